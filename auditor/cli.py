@@ -1,0 +1,144 @@
+"""The ``decnet-audit`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from . import __version__
+from .atomic import write_atomic
+from .engine import Sources, audit, observe
+from .errors import UsageError
+from .plugins import PluginError, load_reporters, load_rules, plugin_manager
+from .selection import keyword_filter, select_rules
+from .summary import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_NO_RULES, EXIT_USAGE, exit_code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would exit 2, which means "incomplete" here
+        raise UsageError(message)
+
+
+def build_parser(reporters) -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="decnet-audit",
+        description="Audit a DECNET host: state file vs fleet_deckies vs Docker.",
+        epilog="exit codes: 0 no drift, 1 drift, 2 audit incomplete, 3 internal error, "
+               "4 usage error, 5 no rule selected",
+    )
+    src = p.add_argument_group("sources")
+    src.add_argument("--state", metavar="PATH",
+                     help="state file (default: $DECNET_STATE_FILE, ./decnet-state.json, "
+                          "/var/lib/decnet/decnet-state.json)")
+    src.add_argument("--db", metavar="URL",
+                     help="SQLAlchemy URL of DECNET's database (default: from DECNET_DB_* "
+                          "variables, else sqlite ./decnet.db)")
+    docker = src.add_mutually_exclusive_group()
+    docker.add_argument("--docker-host", metavar="URL",
+                        help="Docker engine (default: DOCKER_HOST / the local socket)")
+    docker.add_argument("--docker-snapshot", metavar="FILE",
+                        help="read containers from `docker ps -a --no-trunc --format "
+                             "'{{json .}}'` lines or a `docker inspect` array")
+    src.add_argument("--host-uuid", metavar="ID",
+                     help="this host's uuid (default: $DECNET_HOST_UUID or 'local')")
+
+    sel = p.add_argument_group("selection")
+    sel.add_argument("-k", metavar="EXPR", dest="keyword",
+                     help="only checks matching EXPR (and/or/not over rule id and decky name)")
+    sel.add_argument("--select", action="append", default=[], metavar="IDS",
+                     help="only these rules (ids or codes, comma-separated)")
+    sel.add_argument("--ignore", action="append", default=[], metavar="IDS",
+                     help="skip these rules (ids or codes, comma-separated)")
+    sel.add_argument("--list-rules", action="store_true", help="list the rules and exit")
+
+    out = p.add_argument_group("output")
+    verbosity = out.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="list passing checks too")
+    for r in reporters:
+        out.add_argument(r.option, metavar="PATH", dest=_dest(r), help=r.help)
+    p.add_argument("--version", action="version", version=f"decnet-audit {__version__}")
+    return p
+
+
+def _dest(reporter) -> str:
+    return "report_" + reporter.option.lstrip("-").replace("-", "_")
+
+
+def list_rules(rules, stream) -> None:
+    for r in rules:
+        info = r.info()
+        safety = info.fix_safety or "report"
+        stream.write(f"{info.code}  {info.id:<20} {safety:<7} {info.summary}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        sys.stderr.write(f"decnet-audit: usage error: {exc}\n")
+        return EXIT_USAGE
+    except PluginError as exc:
+        sys.stderr.write(f"decnet-audit: plugin error: {exc}\n")
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        sys.stderr.write("decnet-audit: interrupted; the audit is incomplete\n")
+        return EXIT_INCOMPLETE
+    except BrokenPipeError:
+        # `decnet-audit | head`: the reader left; stay quiet on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INCOMPLETE
+
+
+def run(argv: list[str]) -> int:
+    started = time.perf_counter()
+    pm = plugin_manager()
+    reporters = load_reporters(pm)
+    args = build_parser(reporters).parse_args(argv)
+    all_rules = load_rules(pm)
+    rules = select_rules(all_rules, args.select, args.ignore)
+    if args.list_rules:
+        list_rules(rules, sys.stdout)
+        return 0
+    if not rules:
+        sys.stderr.write("decnet-audit: no rule selected\n")
+        return EXIT_NO_RULES
+    keep = keyword_filter(args.keyword)
+
+    from .reports.console import Console
+
+    verbosity = -1 if args.quiet else (1 if args.verbose else 0)
+    console = Console(sys.stdout, verbosity)
+    sources = Sources.resolve(
+        os.environ, state=args.state, db=args.db, docker_host=args.docker_host,
+        docker_snapshot=args.docker_snapshot, host_uuid=args.host_uuid,
+    )
+    fleet = observe(sources)
+    console.header(fleet, rules)
+    result = audit(fleet, rules, keep=keep, on_rule=console.rule_done, started=started)
+    console.report(result)
+    written = write_reports(result, reporters, args)
+    if result.deselected and not result.checks:
+        sys.stderr.write(f"decnet-audit: -k {args.keyword!r} matched no check\n")
+        return EXIT_NO_RULES
+    code = exit_code(result)
+    return code if written else max(code, EXIT_INCOMPLETE)
+
+
+def write_reports(result, reporters, args) -> bool:
+    """Every requested report, even for an incomplete audit; a report that
+    cannot be written is said once, on stderr, and the others still are."""
+    ok = True
+    for r in reporters:
+        path = getattr(args, _dest(r), None)
+        if not path:
+            continue
+        try:
+            write_atomic(path, r.render(result))
+        except OSError as exc:
+            sys.stderr.write(f"decnet-audit: cannot write {r.name} report {path}: "
+                             f"{exc.strerror or exc}\n")
+            ok = False
+    return ok

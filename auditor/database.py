@@ -1,0 +1,127 @@
+"""Reading ``fleet_deckies`` (and ``swarm_hosts``) from DECNET's database.
+
+DECNET talks to its database through async drivers; the auditor maps those
+URLs to their synchronous twins. It never creates, alters or migrates a
+table: a database without ``fleet_deckies`` is a source error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from .errors import SourceError
+from .model import Row
+
+COLUMNS = (
+    "host_uuid", "name", "services", "decky_config", "decky_ip", "state",
+    "last_error", "compose_hash", "last_seen", "updated_at",
+)
+_SYNC_DRIVERS = {
+    "mysql": "mysql+pymysql", "mysql+asyncmy": "mysql+pymysql",
+    "mysql+aiomysql": "mysql+pymysql", "mariadb": "mysql+pymysql",
+    "mariadb+asyncmy": "mysql+pymysql", "mariadb+aiomysql": "mysql+pymysql",
+    "mariadb+pymysql": "mysql+pymysql", "sqlite+aiosqlite": "sqlite",
+}
+CONNECT_TIMEOUT = 5  # seconds; an unreachable server must not hang a nightly job
+
+
+def resolve_db_url(arg: str | None, env: Mapping[str, str]) -> str:
+    """The URL as DECNET itself would pick it from its environment."""
+    if arg:
+        return arg
+    if env.get("DECNET_DB_URL"):
+        return env["DECNET_DB_URL"]
+    if env.get("DECNET_DB_TYPE", "sqlite").lower() == "mysql":
+        return URL.create(
+            "mysql+pymysql",
+            username=env.get("DECNET_DB_USER", "decnet"),
+            password=env.get("DECNET_DB_PASSWORD") or None,
+            host=env.get("DECNET_DB_HOST", "localhost"),
+            port=int(env.get("DECNET_DB_PORT", "3306")),
+            database=env.get("DECNET_DB_NAME", "decnet"),
+        ).render_as_string(hide_password=False)
+    return "sqlite:///" + env.get("DECNET_DB_PATH", "decnet.db")
+
+
+def parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise SourceError(f"not a database URL: {mask(url)}") from exc
+    return parsed.set(drivername=_SYNC_DRIVERS.get(parsed.drivername, parsed.drivername))
+
+
+def mask(url: str | URL) -> str:
+    """The URL with its password hidden, safe to print or write to a report."""
+    try:
+        return (url if isinstance(url, URL) else make_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def connect(url: str, *, must_exist: bool = True) -> Engine:
+    parsed = parse_url(url)
+    args: dict = {}
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if must_exist and path and path != ":memory:" and not Path(path).exists():
+            # sqlite would silently create an empty file: never do that to a user.
+            raise SourceError("database file not found")
+        args = {"timeout": 5}
+    elif parsed.get_backend_name() == "mysql":
+        args = {"connect_timeout": CONNECT_TIMEOUT, "charset": "utf8mb4"}
+    try:
+        engine = create_engine(parsed, poolclass=NullPool, connect_args=args)
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
+        raise SourceError(f"unsupported database: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _tolerant_sqlite_text)
+    return engine
+
+
+def _tolerant_sqlite_text(dbapi_connection, _record) -> None:
+    # A name that is not valid UTF-8 must still be read (and shown escaped),
+    # not abort the whole audit; surrogateescape keeps the original bytes.
+    dbapi_connection.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
+
+
+def describe_error(exc: BaseException, url: str | URL) -> str:
+    """One line for an operator, with the password scrubbed."""
+    orig = getattr(exc, "orig", None) or exc
+    msg = " ".join(str(orig).split()) or type(orig).__name__
+    parsed = url if isinstance(url, URL) else None
+    if parsed is None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            parsed = None
+    if parsed is not None and parsed.password:
+        msg = msg.replace(str(parsed.password), "***")
+    return msg
+
+
+def read_fleet_table(url: str) -> tuple[list[Row], frozenset[str] | None]:
+    """All rows of ``fleet_deckies`` (every host's) and the enrolled swarm
+    hosts, or None when the database has no ``swarm_hosts`` table."""
+    engine = connect(url)
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if "fleet_deckies" not in tables:
+                raise SourceError("no fleet_deckies table (is this DECNET's database?)")
+            result = conn.execute(text(f"SELECT {', '.join(COLUMNS)} FROM fleet_deckies"))
+            rows = [Row(*r) for r in result]
+            hosts = None
+            if "swarm_hosts" in tables:
+                hosts = frozenset(u for (u,) in conn.execute(text("SELECT uuid FROM swarm_hosts")))
+    except SQLAlchemyError as exc:
+        raise SourceError(f"{describe_error(exc, engine.url)}") from exc
+    finally:
+        engine.dispose()
+    return rows, hosts

@@ -1,0 +1,105 @@
+"""Reading containers from a live Docker engine or from a saved capture.
+
+A live engine is listed with one raw ``GET /containers/json?all=1``. The
+SDK's ``containers.list(all=True)`` inspects every container, one API call
+each, which is what makes DECNET's own reconciler slow on a large host.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import SourceError
+from .model import Container
+
+API_TIMEOUT = 15  # seconds
+
+
+def read_engine(base_url: str | None) -> list[Container]:
+    import docker  # heavy (requests, urllib3): only when a live engine is asked for
+    from docker.errors import DockerException
+
+    try:
+        if base_url:
+            client = docker.APIClient(base_url=base_url, timeout=API_TIMEOUT)
+        else:
+            client = docker.from_env(timeout=API_TIMEOUT).api
+        try:
+            listing = client.containers(all=True)
+        finally:
+            client.close()
+    except DockerException as exc:
+        raise SourceError(f"cannot reach the Docker engine: {_one_line(exc)}") from exc
+    except OSError as exc:  # requests' connection errors are OSErrors too
+        raise SourceError(f"cannot reach the Docker engine: {_one_line(exc)}") from exc
+    return [_from_api(c) for c in listing]
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _from_api(c: dict) -> Container:
+    names = c.get("Names") or [""]
+    return Container(
+        id=c.get("Id", ""),
+        name=names[0].lstrip("/"),
+        state=(c.get("State") or "").lower(),
+        labels=c.get("Labels") or {},
+    )
+
+
+def read_snapshot(path: Path) -> list[Container]:
+    """Containers from ``docker ps -a --no-trunc --format '{{json .}}'`` (JSON
+    lines) or from ``docker inspect`` (a JSON array)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read docker snapshot: {exc}") from exc
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("["):
+            return [_from_inspect(c, path) for c in json.loads(text)]
+        out = []
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                out.append(_from_ps(json.loads(line), path, lineno))
+        return out
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"invalid JSON in docker snapshot: {exc}") from exc
+
+
+def _from_ps(c: object, path: Path, lineno: int) -> Container:
+    if not isinstance(c, dict) or "Names" not in c:
+        raise SourceError(f"line {lineno}: not a line of `docker ps --format '{{{{json .}}}}'`")
+    state = (c.get("State") or "").lower()
+    if not state:  # old engines print only the human Status ("Up 2 hours", "Exited (0) ...")
+        state = "running" if str(c.get("Status", "")).startswith("Up") else "exited"
+    return Container(
+        id=c.get("ID", ""),
+        name=str(c["Names"]).split(",")[0].lstrip("/"),
+        state=state,
+        labels=parse_ps_labels(c.get("Labels") or ""),
+    )
+
+
+def parse_ps_labels(text: str) -> dict[str, str]:
+    labels = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if sep:
+            labels[key.strip()] = value
+    return labels
+
+
+def _from_inspect(c: object, path: Path) -> Container:
+    if not isinstance(c, dict) or "Name" not in c:
+        raise SourceError("not the output of `docker inspect`")
+    state = c.get("State") or {}
+    return Container(
+        id=c.get("Id", ""),
+        name=str(c["Name"]).lstrip("/"),
+        state=str(state.get("Status", "")).lower() if isinstance(state, dict) else str(state),
+        labels=(c.get("Config") or {}).get("Labels") or {},
+    )

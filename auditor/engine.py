@@ -1,0 +1,166 @@
+"""The engine: observe the three sources once, then run each rule over them."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import database, dockerengine, statefile
+from .errors import SourceError
+from .model import (
+    DB,
+    DOCKER,
+    DRIFT,
+    ERROR,
+    PASSED,
+    STATE,
+    AuditResult,
+    Check,
+    Fleet,
+    SourceStatus,
+)
+from .rule import Rule
+
+ANY_DECKY = "*"  # the decky of a check that could not run at all
+
+
+@dataclass
+class Sources:
+    """Where to read from, resolved from options and DECNET's environment."""
+
+    state_path: Path
+    db_url: str
+    docker_host: str | None = None
+    docker_snapshot: Path | None = None
+    host_uuid: str = "local"
+
+    @classmethod
+    def resolve(cls, env: Mapping[str, str], *, state=None, db=None, docker_host=None,
+                docker_snapshot=None, host_uuid=None) -> Sources:
+        return cls(
+            state_path=statefile.resolve_state_path(state, env),
+            db_url=database.resolve_db_url(db, env),
+            docker_host=docker_host,
+            docker_snapshot=Path(docker_snapshot) if docker_snapshot else None,
+            host_uuid=host_uuid or env.get("DECNET_HOST_UUID") or "local",
+        )
+
+
+def observe(src: Sources) -> Fleet:
+    """Read each source once. A failure is recorded, never raised: the rules
+    that need that source become errors, the others still run."""
+    statuses: dict[str, SourceStatus] = {}
+
+    deckies = None
+    try:
+        deckies = statefile.read_state(src.state_path)
+        if deckies is None:
+            deckies = []
+            detail = "file not found: nothing deployed (empty fleet)"
+        else:
+            detail = f"{len(deckies)} deckies"
+        statuses[STATE] = SourceStatus(STATE, True, str(src.state_path), detail)
+    except SourceError as exc:
+        statuses[STATE] = SourceStatus(STATE, False, str(src.state_path), str(exc))
+
+    rows = hosts = None
+    db_where = database.mask(src.db_url)
+    try:
+        rows, hosts = database.read_fleet_table(src.db_url)
+        detail = f"{len(rows)} rows"
+        if hosts is not None:
+            detail += f", {len(hosts)} enrolled hosts"
+        statuses[DB] = SourceStatus(DB, True, db_where, detail)
+    except SourceError as exc:
+        statuses[DB] = SourceStatus(DB, False, db_where, str(exc))
+
+    containers = None
+    if src.docker_snapshot is not None:
+        docker_where = f"snapshot {src.docker_snapshot}"
+    else:
+        docker_where = src.docker_host or "DOCKER_HOST (environment)"
+    try:
+        if src.docker_snapshot is not None:
+            containers = dockerengine.read_snapshot(src.docker_snapshot)
+        else:
+            containers = dockerengine.read_engine(src.docker_host)
+        statuses[DOCKER] = SourceStatus(DOCKER, True, docker_where, f"{len(containers)} containers")
+    except SourceError as exc:
+        statuses[DOCKER] = SourceStatus(DOCKER, False, docker_where, str(exc))
+
+    return Fleet(
+        host_uuid=src.host_uuid,
+        deckies=deckies,
+        rows=rows,
+        containers=containers,
+        enrolled_hosts=hosts,
+        sources=statuses,
+    )
+
+
+def run_rule(rule: Rule, fleet: Fleet) -> list[Check]:
+    """Every check of one rule: one per decky it examines."""
+    missing = [s for s in rule.needs if not fleet.observed(s)]
+    if missing:
+        why = "; ".join(
+            f"{s} not read ({fleet.sources[s].where}): {fleet.sources[s].detail}" for s in missing
+        )
+        return [Check(rule.id, ANY_DECKY, ERROR, error=why)]
+    try:
+        subjects = list(rule.subjects(fleet))
+        found = defaultdict(list)
+        for finding in rule.check(fleet):
+            found[finding.decky].append(finding)
+    except Exception as exc:  # noqa: BLE001 - a broken rule must not sink the others
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return [Check(rule.id, ANY_DECKY, ERROR, error=f"rule crashed: {tb}")]
+    for name in found:
+        if name not in subjects:
+            subjects.append(name)
+    return [
+        Check(rule.id, name, DRIFT if found.get(name) else PASSED, findings=found.get(name, []))
+        for name in subjects
+    ]
+
+
+def audit(
+    fleet: Fleet,
+    rules: list[Rule],
+    *,
+    keep: Callable[[Check], bool] = lambda c: True,
+    on_rule: Callable[[Rule, list[Check]], None] | None = None,
+    started: float | None = None,
+) -> AuditResult:
+    """Run ``rules`` over an observed fleet. ``keep`` is the ``-k`` filter;
+    ``on_rule`` lets the console show progress rule by rule."""
+    t0 = started if started is not None else time.perf_counter()
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    checks: list[Check] = []
+    deselected = 0
+    interrupted = False
+    try:
+        for rule in rules:
+            ran = run_rule(rule, fleet)
+            mine = [c for c in ran if keep(c)]
+            deselected += len(ran) - len(mine)
+            checks.extend(mine)
+            if on_rule:
+                on_rule(rule, mine)
+    except KeyboardInterrupt:
+        interrupted = True
+    return AuditResult(
+        host_uuid=fleet.host_uuid,
+        started_at=stamp,
+        duration=time.perf_counter() - t0,
+        sources=fleet.sources,
+        rules=[r.info() for r in rules],
+        checks=checks,
+        interrupted=interrupted,
+        deselected=deselected,
+    )
+

@@ -1,0 +1,219 @@
+"""What the auditor observed, and what it concluded.
+
+The three sources are read once into a `Fleet`; rules only ever look at a
+`Fleet`, never at a file, a database or a Docker engine. A source that could
+not be read is `None` in the fleet, so a rule cannot mistake "not observed"
+for "empty".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+LOCAL_SENTINEL = "local"  # DECNET's host_uuid for the unihost mothership
+
+STATE, DB, DOCKER = "state", "db", "docker"
+SOURCES = (STATE, DB, DOCKER)
+
+# Outcomes of one (rule, decky) check, in the order reports list them.
+DRIFT, ERROR, WAIVED, PASSED = "drift", "error", "waived", "passed"
+OUTCOMES = (DRIFT, ERROR, WAIVED, PASSED)
+
+
+@dataclass(frozen=True)
+class Decky:
+    """One DeckyConfig from the state file."""
+
+    name: str
+    ip: str | None
+    services: tuple[str, ...]
+    host_uuid: str | None
+    config: Mapping[str, Any]  # the entry exactly as the file has it
+
+
+@dataclass(frozen=True)
+class Row:
+    """One `fleet_deckies` row, as stored (JSON columns left as text)."""
+
+    host_uuid: str
+    name: str
+    services: str
+    decky_config: str | None
+    decky_ip: str | None
+    state: str
+    last_error: str | None = None
+    compose_hash: str | None = None
+    last_seen: Any = None
+    updated_at: Any = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.host_uuid, self.name)
+
+
+@dataclass(frozen=True)
+class Container:
+    """One Docker container, running or not."""
+
+    id: str
+    name: str
+    state: str  # Docker's word: running, exited, created, paused, ...
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """Whether a source was read, from where, and what came of it."""
+
+    name: str
+    ok: bool
+    where: str  # path, masked URL or engine address: never a password
+    detail: str  # "3 deckies" when ok, the error in one line otherwise
+
+
+def service_container_name(decky: str, service: str) -> str:
+    # DECNET names service containers <decky>-<service>, "_" becoming "-".
+    return f"{decky}-{service.replace('_', '-')}"
+
+
+@dataclass
+class Fleet:
+    """Everything one run observed. `None` means the source was not read."""
+
+    host_uuid: str
+    deckies: list[Decky] | None
+    rows: list[Row] | None
+    containers: list[Container] | None
+    enrolled_hosts: frozenset[str] | None = None  # None: no swarm_hosts table
+    sources: dict[str, SourceStatus] = field(default_factory=dict)
+
+    def observed(self, source: str) -> bool:
+        return {STATE: self.deckies, DB: self.rows, DOCKER: self.containers}[source] is not None
+
+    def is_local(self, host_uuid: str | None) -> bool:
+        return host_uuid is None or host_uuid == self.host_uuid
+
+    @cached_property
+    def local_deckies(self) -> dict[str, Decky]:
+        """State-file entries this host runs (host_uuid null or ours)."""
+        return {d.name: d for d in self.deckies or () if self.is_local(d.host_uuid)}
+
+    @cached_property
+    def local_rows(self) -> dict[str, Row]:
+        return {r.name: r for r in self.rows or () if r.host_uuid == self.host_uuid}
+
+    @cached_property
+    def foreign_rows(self) -> list[Row]:
+        return [r for r in self.rows or () if r.host_uuid != self.host_uuid]
+
+    @cached_property
+    def containers_by_name(self) -> dict[str, Container]:
+        return {c.name: c for c in self.containers or ()}
+
+    @cached_property
+    def _labelled(self) -> dict[tuple[str, str], Container]:
+        out: dict[tuple[str, str], Container] = {}
+        for c in self.containers or ():
+            decky = c.labels.get("decnet.fleet.decky")
+            service = c.labels.get("decnet.fleet.service_name")
+            if decky is not None and service is not None:
+                out[(decky, service)] = c
+        return out
+
+    def service_container(self, decky: str, service: str) -> Container | None:
+        """The container of one service: by DECNET's labels, else by name
+        (containers from older deploys carry no labels)."""
+        found = self._labelled.get((decky, service))
+        if found is None:
+            found = self.containers_by_name.get(service_container_name(decky, service))
+        return found
+
+    def aggregate(self, decky: str, services: tuple[str, ...] | list[str]) -> str | None:
+        """DECNET's reconciler view of a decky's state; None if Docker was not read."""
+        if self.containers is None:
+            return None
+        found = [self.service_container(decky, s) for s in services]
+        present = [c for c in found if c is not None]
+        running = sum(1 for c in present if c.running)
+        if not present:
+            return "torn_down"
+        if running == len(found):
+            return "running"
+        if running == 0:
+            return "failed"
+        return "degraded"
+
+
+@dataclass
+class Finding:
+    """One disagreement between the sources, as a rule reports it."""
+
+    rule: str
+    code: str
+    decky: str
+    host_uuid: str
+    message: str  # what is wrong and what would converge it, one line
+    expected: Any = None
+    actual: Any = None
+    fixable: bool = False
+    field: str | None = None  # set by rules that report field by field
+    fixed: bool = False
+    fix_status: str | None = None  # fixed / skipped / conflict / refused, set by --fix
+    fix_detail: str | None = None
+    waived: bool = False
+    waiver_reason: str | None = None
+
+
+@dataclass
+class Check:
+    """The outcome of one rule over one decky: one JUnit testcase."""
+
+    rule: str
+    decky: str
+    outcome: str
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RuleInfo:
+    id: str
+    code: str
+    summary: str
+    doc: str
+    fixable: bool
+    fix_safety: str | None  # "safe", "unsafe", or None when not fixable
+    needs: tuple[str, ...]
+
+
+@dataclass
+class AuditResult:
+    host_uuid: str
+    started_at: str  # ISO 8601, UTC
+    duration: float
+    sources: dict[str, SourceStatus]
+    rules: list[RuleInfo]
+    checks: list[Check]
+    interrupted: bool = False
+    deselected: int = 0  # checks that -k left out
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for c in self.checks for f in c.findings]
+
+    @property
+    def complete(self) -> bool:
+        return not self.interrupted and all(s.ok for s in self.sources.values())
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(OUTCOMES, 0)
+        for c in self.checks:
+            out[c.outcome] += 1
+        return out

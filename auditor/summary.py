@@ -1,0 +1,59 @@
+"""The numbers every report agrees on, and the exit code they imply."""
+
+from __future__ import annotations
+
+from .model import DRIFT, ERROR, PASSED, WAIVED, AuditResult
+
+EXIT_OK, EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_USAGE, EXIT_NO_RULES = range(6)
+
+
+def crashed(result: AuditResult) -> bool:
+    """A rule raised: an internal error (exit 3), not drift."""
+    return any(c.error and c.error.startswith("rule crashed") for c in result.checks)
+
+
+def exit_code(result: AuditResult) -> int:
+    if crashed(result):
+        return EXIT_INTERNAL
+    if not result.complete or result.counts()[ERROR]:
+        return EXIT_INCOMPLETE
+    if result.counts()[DRIFT]:
+        return EXIT_DRIFT
+    return EXIT_OK
+
+
+def summary(result: AuditResult) -> dict:
+    counts = result.counts()
+    return {
+        "checks": len(result.checks),
+        "drifted": counts[DRIFT],
+        "passed": counts[PASSED],
+        "waived": counts[WAIVED],
+        "errors": counts[ERROR],
+        "findings": len(result.findings),
+        "fixed": sum(1 for f in result.findings if f.fixed),
+        "complete": result.complete,
+        "interrupted": result.interrupted,
+        "duration_seconds": round(result.duration, 3),
+    }
+
+
+def summary_line(result: AuditResult) -> str:
+    """pytest's closing line: ``3 drifted, 41 passed, 1 error in 0.21s``."""
+    counts = result.counts()
+    parts = []
+    if counts[DRIFT]:
+        parts.append(f"{counts[DRIFT]} drifted")
+    if counts[PASSED]:
+        parts.append(f"{counts[PASSED]} passed")
+    if counts[WAIVED]:
+        parts.append(f"{counts[WAIVED]} waived")
+    fixed = sum(1 for f in result.findings if f.fixed)
+    if fixed:
+        parts.append(f"{fixed} fixed")
+    if counts[ERROR]:
+        parts.append(f"{counts[ERROR]} error" + ("s" if counts[ERROR] > 1 else ""))
+    if result.interrupted:
+        parts.append("interrupted")
+    text = ", ".join(parts) if parts else "no checks ran"
+    return f"{text} in {result.duration:.2f}s"

@@ -1,0 +1,24 @@
+"""Making untrusted text (decky names, messages) safe to show."""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls, DEL, and lone surrogates (bytes that were not UTF-8,
+# kept by surrogateescape). Each would corrupt a terminal or an XML file.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSAFE_WITH_NL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escape(m: re.Match) -> str:
+    ch = ord(m.group())
+    if 0xDC80 <= ch <= 0xDCFF:  # an undecodable byte, as surrogateescape keeps it
+        return f"\\x{ch - 0xDC00:02x}"
+    return f"\\x{ch:02x}" if ch <= 0xFF else f"\\u{ch:04x}"
+
+
+def visible(text: object, *, keep_newlines: bool = False) -> str:
+    """``text`` with every control character and undecodable byte shown as a
+    visible escape (``\\x1b``, ``\\xff``) instead of being dropped or obeyed."""
+    s = "" if text is None else str(text)
+    return (_UNSAFE if keep_newlines else _UNSAFE_WITH_NL).sub(_escape, s)

@@ -1,0 +1,1 @@
+"""Renderers: the console summary, and the file formats registered as plugins."""

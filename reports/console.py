@@ -1,0 +1,145 @@
+"""The pytest-like console output: header, per-rule progress, details, summary."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TextIO
+
+from decnet_audit.model import DRIFT, ERROR, PASSED, WAIVED, AuditResult, Check, Fleet
+from decnet_audit.rule import Rule
+from decnet_audit.summary import summary_line
+from decnet_audit.text import visible
+
+_LETTER = {PASSED: ".", DRIFT: "F", ERROR: "E", WAIVED: "s"}
+_COLOUR = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
+
+
+def wants_colour(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+class Console:
+    def __init__(self, stream: TextIO, verbosity: int = 0, colour: bool | None = None):
+        self.out = stream
+        self.verbosity = verbosity
+        self.colour = wants_colour(stream) if colour is None else colour
+        self.width = max(60, min(shutil.get_terminal_size((80, 24)).columns, 120))
+        self._total_rules = 0
+        self._done_rules = 0
+
+    # -- primitives ---------------------------------------------------------
+
+    def _paint(self, text: str, colour: str | None) -> str:
+        if not (self.colour and colour):
+            return text
+        return f"\x1b[{_COLOUR[colour]}m{text}\x1b[0m"
+
+    def line(self, text: str = "", colour: str | None = None) -> None:
+        self.out.write(self._paint(text, colour) + "\n")
+        self.out.flush()
+
+    def rule_line(self, title: str, fill: str = "=", colour: str | None = None) -> None:
+        title = f" {title} " if title else ""
+        pad = max(self.width - len(title), 4)
+        self.line(fill * (pad // 2) + title + fill * (pad - pad // 2), colour)
+
+    # -- the run ------------------------------------------------------------
+
+    def header(self, fleet: Fleet, rules: list[Rule]) -> None:
+        if self.verbosity < 0:
+            return
+        self.rule_line("decnet-audit session starts", colour="bold")
+        self.line(f"host_uuid: {visible(fleet.host_uuid)}")
+        for name, s in fleet.sources.items():
+            status = self._paint("ok   ", "green") if s.ok else self._paint("ERROR", "red")
+            self.line(f"{name:<7}{status}  {visible(s.where)}: {visible(s.detail)}")
+        self.line(f"rules: {len(rules)} selected ({', '.join(r.id for r in rules)})")
+        self.line()
+        self._total_rules = len(rules)
+
+    def rule_done(self, rule: Rule, checks: list[Check]) -> None:
+        if self.verbosity < 0:
+            return
+        self._done_rules += 1
+        pct = f"[{100 * self._done_rules // max(self._total_rules, 1):>3}%]"
+        if self.verbosity > 0:
+            for c in checks:
+                word = {PASSED: ("PASSED", "green"), DRIFT: ("DRIFT", "red"),
+                        ERROR: ("ERROR", "red"), WAIVED: ("WAIVED", "yellow")}[c.outcome]
+                self.line(f"{rule.id}::{visible(c.decky)} {self._paint(*word)}")
+            return
+        head = f"{rule.id} ({rule.code}) "
+        letters = "".join(_LETTER[c.outcome] for c in checks)
+        space = self.width - len(head) - len(pct) - 1
+        self.out.write(head + self._paint_letters(letters[:space]))
+        self.out.write(" " * max(space - len(letters[:space]), 1) + pct + "\n")
+        for start in range(space, len(letters), self.width - 8):
+            self.out.write("  " + self._paint_letters(letters[start:start + self.width - 8]) + "\n")
+        self.out.flush()
+
+    def _paint_letters(self, letters: str) -> str:
+        if not self.colour:
+            return letters
+        colours = {".": "green", "F": "red", "E": "red", "s": "yellow"}
+        return "".join(self._paint(ch, colours[ch]) for ch in letters)
+
+    def report(self, result: AuditResult) -> None:
+        colour = "red" if result.counts()[DRIFT] or result.counts()[ERROR] else "green"
+        if self.verbosity >= 0:
+            self._details(result)
+            self._short_summary(result)
+        if result.interrupted:
+            self.line("!!! interrupted: the audit is incomplete !!!", "red")
+        self.rule_line(summary_line(result), colour=colour) if self.verbosity >= 0 else \
+            self.line(summary_line(result), colour)
+
+    def _details(self, result: AuditResult) -> None:
+        rule_info = {r.id: r for r in result.rules}
+        errors = [c for c in result.checks if c.outcome == ERROR]
+        drifted = [c for c in result.checks if c.outcome in (DRIFT, WAIVED)]
+        bad_sources = [s for s in result.sources.values() if not s.ok]
+        if bad_sources or errors:
+            self.line()
+            self.rule_line("ERRORS", colour="red")
+            for s in bad_sources:
+                self.line(f"source {s.name} ({visible(s.where)}): {visible(s.detail)}", "red")
+            for c in errors:
+                self.rule_line(f"{c.rule}::{visible(c.decky)}", fill="_", colour="red")
+                self.line(visible(c.error))
+        if drifted:
+            self.line()
+            self.rule_line("DRIFT", colour="red")
+            for c in drifted:
+                self.rule_line(f"{c.rule}::{visible(c.decky)}", fill="_", colour="red")
+                info = rule_info.get(c.rule)
+                for f in c.findings:
+                    self.line(f"{f.code} {visible(f.message)}")
+                    self.line(f"  expected: {visible(f.expected)}")
+                    self.line(f"  actual:   {visible(f.actual)}")
+                    if f.waived:
+                        self.line(f"  waived:   {visible(f.waiver_reason)}", "yellow")
+                    if f.fix_status:
+                        self.line(f"  fix:      {f.fix_status}: {visible(f.fix_detail)}")
+                    elif f.fixable and info:
+                        flag = "--fix" if info.fix_safety == "safe" else "--fix --unsafe-fixes"
+                        self.line(f"  fixable:  yes ({info.fix_safety}): decnet-audit {flag}")
+                    else:
+                        self.line("  fixable:  no (report only)")
+
+    def _short_summary(self, result: AuditResult) -> None:
+        lines = []
+        for c in result.checks:
+            if c.outcome == DRIFT:
+                first = c.findings[0].message if c.findings else ""
+                lines.append(f"DRIFT {c.rule}::{visible(c.decky)} - {visible(first)}")
+            elif c.outcome == ERROR:
+                lines.append(f"ERROR {c.rule}::{visible(c.decky)} - {visible(c.error)}")
+        if lines:
+            self.rule_line("short audit summary info")
+            for text in lines:
+                self.line(text[: self.width * 2])

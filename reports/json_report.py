@@ -1,0 +1,77 @@
+"""``--json PATH``: the machine-readable report (schema version 1)."""
+
+from __future__ import annotations
+
+import json
+
+from decnet_audit.hookspecs import hookimpl
+from decnet_audit.model import AuditResult
+from decnet_audit.reporter import Reporter
+from decnet_audit.summary import summary
+from decnet_audit.text import visible
+
+SCHEMA_VERSION = 1
+
+
+def _clean(value):
+    # Undecodable bytes survive as lone surrogates, which strict JSON readers
+    # reject; show them as \xNN escapes instead. Control characters are
+    # escaped by json.dumps itself.
+    if isinstance(value, str):
+        return visible(value, keep_newlines=True) if _has_surrogate(value) else value
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _has_surrogate(s: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in s)
+
+
+def as_dict(result: AuditResult) -> dict:
+    return _clean({
+        "version": SCHEMA_VERSION,
+        "host_uuid": result.host_uuid,
+        "started_at": result.started_at,
+        "sources": {
+            name: {"status": "ok" if s.ok else "error", "where": s.where, "detail": s.detail}
+            for name, s in result.sources.items()
+        },
+        "rules": [
+            {"id": r.id, "code": r.code, "summary": r.summary, "fixable": r.fixable,
+             "fix_safety": r.fix_safety}
+            for r in result.rules
+        ],
+        "checks": [
+            {"rule": c.rule, "decky": c.decky, "outcome": c.outcome, "error": c.error}
+            for c in result.checks
+        ],
+        "findings": [
+            {
+                "rule": f.rule, "code": f.code, "decky": f.decky, "host_uuid": f.host_uuid,
+                "message": f.message, "field": f.field,
+                "expected": f.expected, "actual": f.actual,
+                "fixable": f.fixable, "fixed": f.fixed,
+                "fix_status": f.fix_status, "fix_detail": f.fix_detail,
+                "waived": f.waived, "waiver_reason": f.waiver_reason,
+            }
+            for f in result.findings
+        ],
+        "summary": summary(result),
+    })
+
+
+class JsonReporter(Reporter):
+    name = "JSON"
+    option = "--json"
+    help = "write the machine-readable JSON report to PATH"
+
+    def render(self, result: AuditResult) -> bytes:
+        return (json.dumps(as_dict(result), indent=2, default=str) + "\n").encode("utf-8")
+
+
+@hookimpl
+def decnet_audit_reporters():
+    return [JsonReporter]

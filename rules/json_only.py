@@ -1,0 +1,59 @@
+"""json-only (DA001): a decky in the state file with no row in the database."""
+
+from __future__ import annotations
+
+import json
+
+from decnet_audit.hookspecs import hookimpl
+from decnet_audit.model import DB, DOCKER, STATE
+from decnet_audit.rule import Change, Rule
+
+
+class JsonOnly(Rule):
+    """Decky in the state file has no fleet_deckies row for this host.
+
+    The state file lists a decky for this host (its ``host_uuid`` is null or
+    the local one) but ``fleet_deckies`` has no row ``(local host_uuid, name)``.
+    DECNET's dashboard, REST API and orchestrator read the table, so they do
+    not know the decky exists: it is deployed but invisible and unmanaged.
+
+    Converges by inserting the row from the state file (the canonical record):
+    ``services``, ``decky_ip`` and ``decky_config`` from the entry, ``state``
+    from what Docker shows. Safe: it adds what the canonical record already
+    says. It needs a Docker observation for ``state``.
+    """
+
+    id = "json-only"
+    code = "DA001"
+    needs = (STATE, DB)
+    fix_needs = (DOCKER,)
+    fix_safety = "safe"
+
+    def subjects(self, fleet):
+        return sorted(fleet.local_deckies)
+
+    def check(self, fleet):
+        for name in self.subjects(fleet):
+            if name not in fleet.local_rows:
+                yield self.finding(
+                    fleet, name,
+                    f"{name} is in the state file but fleet_deckies has no row for host "
+                    f"{fleet.host_uuid!r}; converge: insert the row from the state file",
+                    expected=f"row ({fleet.host_uuid}, {name})",
+                    actual="no row",
+                )
+
+    def fix(self, finding, fleet):
+        decky = fleet.local_deckies[finding.decky]
+        state = fleet.aggregate(decky.name, decky.services)
+        return [Change("insert", fleet.host_uuid, decky.name, {
+            "services": json.dumps(list(decky.services)),
+            "decky_config": json.dumps(dict(decky.config), sort_keys=True),
+            "decky_ip": decky.ip,
+            "state": state,
+        })]
+
+
+@hookimpl
+def decnet_audit_rules():
+    return [JsonOnly]
