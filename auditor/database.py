@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .errors import SourceError
+from .errors import SourceError, UsageError
 from .model import Row
 
 COLUMNS = (
@@ -37,13 +37,20 @@ def resolve_db_url(arg: str | None, env: Mapping[str, str]) -> str:
         return arg
     if env.get("DECNET_DB_URL"):
         return env["DECNET_DB_URL"]
-    if env.get("DECNET_DB_TYPE", "sqlite").lower() == "mysql":
+    kind = (env.get("DECNET_DB_TYPE") or "sqlite").lower()
+    if kind not in ("sqlite", "mysql"):
+        # Falling back to SQLite would audit some other database in silence.
+        raise UsageError(f"DECNET_DB_TYPE={kind!r}: expected 'sqlite' or 'mysql'")
+    if kind == "mysql":
+        port = env.get("DECNET_DB_PORT") or "3306"
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise UsageError(f"DECNET_DB_PORT={port!r}: not a port number")
         return URL.create(
             "mysql+pymysql",
             username=env.get("DECNET_DB_USER", "decnet"),
             password=env.get("DECNET_DB_PASSWORD") or None,
             host=env.get("DECNET_DB_HOST", "localhost"),
-            port=int(env.get("DECNET_DB_PORT", "3306")),
+            port=int(port),
             database=env.get("DECNET_DB_NAME", "decnet"),
         ).render_as_string(hide_password=False)
     return "sqlite:///" + env.get("DECNET_DB_PATH", "decnet.db")
@@ -52,7 +59,7 @@ def resolve_db_url(arg: str | None, env: Mapping[str, str]) -> str:
 def parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise SourceError(f"not a database URL: {mask(url)}") from exc
     return parsed.set(drivername=_SYNC_DRIVERS.get(parsed.drivername, parsed.drivername))
 
@@ -61,7 +68,7 @@ def mask(url: str | URL) -> str:
     """The URL with its password hidden, safe to print or write to a report."""
     try:
         return (url if isinstance(url, URL) else make_url(url)).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable database URL>"
 
 
@@ -99,7 +106,7 @@ def describe_error(exc: BaseException, url: str | URL) -> str:
     if parsed is None:
         try:
             parsed = make_url(url)
-        except ArgumentError:
+        except (ArgumentError, ValueError):
             parsed = None
     if parsed is not None and parsed.password:
         msg = msg.replace(str(parsed.password), "***")
