@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls, DEL, and lone surrogates (bytes that were not UTF-8,
-# kept by surrogateescape). Each would corrupt a terminal or an XML file.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-_UNSAFE_WITH_NL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 and C1 controls, DEL, lone surrogates (bytes that were not UTF-8, kept
+# by surrogateescape) and the noncharacters U+FFFE/U+FFFF. Each would corrupt
+# a terminal or an XML file.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_UNSAFE_WITH_NL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def _escape(m: re.Match) -> str:
