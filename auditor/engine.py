@@ -143,9 +143,12 @@ def audit(
     checks: list[Check] = []
     deselected = 0
     interrupted = False
+    rule_seconds: dict[str, float] = {}
     try:
         for rule in rules:
+            t_rule = time.perf_counter()
             ran = run_rule(rule, fleet)
+            rule_seconds[rule.id] = time.perf_counter() - t_rule
             # A rule that could not run is reported whatever -k says: hiding
             # it would turn "not observed" into a clean result.
             mine = [c for c in ran if c.decky == ANY_DECKY or keep(c)]
@@ -164,5 +167,6 @@ def audit(
         checks=checks,
         interrupted=interrupted,
         deselected=deselected,
+        rule_seconds=rule_seconds,
     )
 

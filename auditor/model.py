@@ -203,6 +203,7 @@ class AuditResult:
     checks: list[Check]
     interrupted: bool = False
     deselected: int = 0  # checks that -k left out
+    rule_seconds: dict[str, float] = field(default_factory=dict)  # time each rule took
 
     @property
     def findings(self) -> list[Finding]:
