@@ -191,6 +191,7 @@ class RuleInfo:
     fixable: bool
     fix_safety: str | None  # "safe", "unsafe", or None when not fixable
     needs: tuple[str, ...]
+    fix_needs: tuple[str, ...] = ()  # sources the fix needs on top of ``needs``
 
 
 @dataclass

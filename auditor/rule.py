@@ -10,21 +10,41 @@ from typing import Any, ClassVar
 from .model import Finding, Fleet, RuleInfo
 
 
+class _Now:
+    """Stands for "the moment the fix is applied" in ``Change.values``: the
+    engine puts one timestamp (naive UTC, like DECNET) on every write of a run."""
+
+    def __repr__(self) -> str:
+        return "NOW"
+
+
+NOW = _Now()
+
+FLEET_TABLE, CONTAINER = "fleet_deckies", "container"
+
+
 @dataclass(frozen=True)
 class Change:
     """One write a fix intends, as data: the engine (not the rule) applies it,
-    scoped to the local host and conditional on what the audit saw.
+    bound to the local host and conditional on what the audit saw.
 
-    ``op`` is ``insert``, ``update`` or ``delete`` on ``target`` (the
-    ``fleet_deckies`` table unless a rule says otherwise); ``values`` are the
-    new column values for inserts and updates.
+    On ``target="fleet_deckies"``, ``op`` is ``insert``, ``update`` or
+    ``delete`` of the row ``(host_uuid, name)``; ``values`` are the new column
+    values (``NOW`` for "the time of the write"; the engine always sets
+    ``updated_at``). The row's key can never be changed, and ``host_uuid``
+    must be the local host's: anything else is refused by the engine.
+
+    On ``target="container"``, ``op`` is ``remove`` and ``name`` the container
+    as Docker lists it (``values`` may carry its ``id``). Always unsafe, only
+    for containers carrying DECNET's ``decnet.fleet.decky`` label, applied
+    after the database commits, and not undoable.
     """
 
     op: str
     host_uuid: str
     name: str
     values: dict[str, Any] = field(default_factory=dict)
-    target: str = "fleet_deckies"
+    target: str = FLEET_TABLE
 
 
 class Rule:
@@ -35,7 +55,12 @@ class Rule:
     id: ClassVar[str]
     code: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()  # sources the rule cannot work without
-    fix_safety: ClassVar[str | None] = None  # "safe", "unsafe" or None (report only)
+    #: Sources the *fix* needs on top of ``needs``: when one was not read, the
+    #: engine does not call ``fix()`` and says why (no write from a guess).
+    fix_needs: ClassVar[tuple[str, ...]] = ()
+    #: "safe" (applied by ``--fix``), "unsafe" (only with ``--unsafe-fixes``)
+    #: or None (report only). The docstring says why.
+    fix_safety: ClassVar[str | None] = None
 
     def subjects(self, fleet: Fleet) -> Iterable[str]:
         """Decky names this rule examines; each is one check (one JUnit testcase)."""
@@ -46,7 +71,11 @@ class Rule:
         raise NotImplementedError
 
     def fix(self, finding: Finding, fleet: Fleet) -> list[Change]:
-        """Return the changes that converge ``finding`` (nothing is written here)."""
+        """Return the changes that converge ``finding`` (nothing is written here).
+
+        Called only for unwaived findings of this rule, with every source of
+        ``needs`` and ``fix_needs`` observed. Return ``[]`` when nothing can
+        be done; the engine checks scope, safety and conflicts."""
         return []
 
     # -- helpers for subclasses -------------------------------------------------
@@ -71,4 +100,5 @@ class Rule:
             fixable=cls.fix_safety is not None,
             fix_safety=cls.fix_safety,
             needs=tuple(cls.needs),
+            fix_needs=tuple(cls.fix_needs),
         )

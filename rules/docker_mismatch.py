@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, DOCKER, STATE, service_container_name
-from decnet_audit.rule import Change, Rule
+from decnet_audit.rule import NOW, Change, Rule
 
 
 class DockerMismatch(Rule):
@@ -19,8 +19,8 @@ class DockerMismatch(Rule):
     when none exists. A stale state hides a dead honeypot from the dashboard,
     or reports one that is not there.
 
-    Converges by updating ``state`` (and ``last_seen``). Safe: it records what
-    was just observed. Never reported when Docker could not be read.
+    Converges by updating ``state`` (with ``last_seen`` and ``updated_at``). Safe:
+    it records what was just observed. Never reported when Docker could not be read.
     """
 
     id = "docker-mismatch"
@@ -55,7 +55,8 @@ class DockerMismatch(Rule):
         return ", ".join(parts) or "no services"
 
     def fix(self, finding, fleet):
-        return [Change("update", fleet.host_uuid, finding.decky, {"state": finding.expected})]
+        return [Change("update", fleet.host_uuid, finding.decky,
+                       {"state": finding.expected, "last_seen": NOW})]
 
 
 @hookimpl

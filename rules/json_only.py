@@ -6,7 +6,7 @@ import json
 
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, DOCKER, STATE
-from decnet_audit.rule import Change, Rule
+from decnet_audit.rule import NOW, Change, Rule
 
 
 class JsonOnly(Rule):
@@ -19,8 +19,10 @@ class JsonOnly(Rule):
 
     Converges by inserting the row from the state file (the canonical record):
     ``services``, ``decky_ip`` and ``decky_config`` from the entry, ``state``
-    from what Docker shows. Safe: it adds what the canonical record already
-    says. It needs a Docker observation for ``state``.
+    from what Docker shows, ``last_seen`` and ``updated_at`` now. Safe: it
+    adds what the canonical record already says and what Docker was just
+    seen doing. Not applied when Docker could not be read: ``state`` would be
+    a guess.
     """
 
     id = "json-only"
@@ -51,6 +53,7 @@ class JsonOnly(Rule):
             "decky_config": json.dumps(dict(decky.config), sort_keys=True),
             "decky_ip": decky.ip,
             "state": state,
+            "last_seen": NOW,  # the state was just observed in Docker
         })]
 
 
