@@ -57,17 +57,25 @@ def read_snapshot(path: Path) -> list[Container]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read docker snapshot: {exc}") from exc
-    stripped = text.lstrip()
-    try:
-        if stripped.startswith("["):
-            return [_from_inspect(c, path) for c in json.loads(text)]
-        out = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                out.append(_from_ps(json.loads(line), path, lineno))
-        return out
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"invalid JSON in docker snapshot: {exc}") from exc
+    if text.lstrip().startswith("["):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SourceError(f"invalid JSON in docker snapshot: {exc}") from exc
+        return [_from_inspect(c, path) for c in doc]
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            # Each line is its own document: say which line, not "line 1".
+            raise SourceError(
+                f"invalid JSON in docker snapshot at line {lineno} column {exc.colno}: {exc.msg}"
+            ) from exc
+        out.append(_from_ps(entry, path, lineno))
+    return out
 
 
 def _from_ps(c: object, path: Path, lineno: int) -> Container:
@@ -85,11 +93,18 @@ def _from_ps(c: object, path: Path, lineno: int) -> Container:
 
 
 def parse_ps_labels(text: str) -> dict[str, str]:
-    labels = {}
+    """``docker ps``'s ``Labels`` column: ``k=v`` pairs joined by commas."""
+    labels: dict[str, str] = {}
+    last = None
     for part in text.split(","):
         key, sep, value = part.partition("=")
         if sep:
-            labels[key.strip()] = value
+            last = key.strip()
+            labels[last] = value
+        elif last is not None:
+            # docker joins without escaping: a part with no "=" is the rest of
+            # a value that itself held a comma.
+            labels[last] += "," + part
     return labels
 
 
