@@ -1,0 +1,44 @@
+// Filters by rule, outcome and text. Without this script every check is
+// simply listed; nothing here is needed to read the report.
+(function () {
+  "use strict";
+  var form = document.getElementById("filters");
+  var rule = document.getElementById("f-rule");
+  var outcome = document.getElementById("f-outcome");
+  var search = document.getElementById("f-text");
+  var count = document.getElementById("f-count");
+  var checks = Array.prototype.slice.call(document.querySelectorAll(".check"));
+  var sections = Array.prototype.slice.call(document.querySelectorAll("section.rule"));
+  var lists = Array.prototype.slice.call(document.querySelectorAll("details.passed-list"));
+  // Read each check's text once: searching 10,000 checks must not re-walk the DOM.
+  var texts = checks.map(function (c) { return c.textContent.toLowerCase(); });
+
+  function apply() {
+    var r = rule.value, o = outcome.value, q = search.value.trim().toLowerCase();
+    var filtering = Boolean(r || o || q);
+    var shown = 0;
+    checks.forEach(function (c, i) {
+      var ok = (!r || c.dataset.rule === r) && (!o || c.dataset.outcome === o) &&
+               (!q || texts[i].indexOf(q) !== -1);
+      c.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    sections.forEach(function (s) {
+      s.hidden = filtering && !s.querySelector(".check:not([hidden])");
+    });
+    // A filter that selects passed checks must show them, not leave them folded.
+    lists.forEach(function (d) {
+      var any = Boolean(d.querySelector(".check:not([hidden])"));
+      d.hidden = filtering && !any;
+      d.open = filtering && any;
+    });
+    count.value = filtering ? shown + " of " + checks.length + " checks shown"
+                            : "all " + checks.length + " checks shown";
+  }
+
+  form.addEventListener("input", apply);
+  form.addEventListener("change", apply);
+  form.addEventListener("submit", function (e) { e.preventDefault(); });
+  form.hidden = false;
+  apply();
+}());
