@@ -6,9 +6,11 @@ import re
 
 # C0 and C1 controls, DEL, lone surrogates (bytes that were not UTF-8, kept
 # by surrogateescape) and the noncharacters U+FFFE/U+FFFF. Each would corrupt
-# a terminal or an XML file.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_UNSAFE_WITH_NL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# a terminal or an XML file. Bidirectional overrides and isolates (U+202A-E,
+# U+2066-9) would let a name display as another one ("Trojan Source").
+_BIDI = r"\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff{_BIDI}]")
+_UNSAFE_WITH_NL = re.compile(rf"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff{_BIDI}]")
 
 
 def _escape(m: re.Match) -> str:
