@@ -1,0 +1,79 @@
+"""duplicate-ip (DA008): two deckies of this host hold the same IP."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+
+from decnet_audit.hookspecs import hookimpl
+from decnet_audit.model import DB, STATE
+from decnet_audit.rule import Rule
+
+
+class DuplicateIp(Rule):
+    """Two deckies of this host share one IP, in the state file or in this host's rows.
+
+    Each record is checked on its own: the state file's entries for this host
+    (``ip``), and this host's ``fleet_deckies`` rows (``decky_ip``). Addresses
+    are compared as addresses (``fe80::1`` equals ``FE80:0::1``); empty ones
+    are skipped. Other hosts' deckies are not compared: they sit on other
+    networks. A decky whose row and entry disagree is config-drift's, not
+    this rule's.
+
+    Two deckies on one address answer ARP for each other: one of them is
+    unreachable, and what an attacker reaches is not what the records say.
+    Report only: which decky should move is an operator's choice (a redeploy
+    with a new IP).
+    """
+
+    id = "duplicate-ip"
+    code = "DA008"
+    needs = (STATE, DB)
+
+    def subjects(self, fleet):
+        return sorted(set(fleet.local_deckies) | set(fleet.local_rows))
+
+    def check(self, fleet):
+        records = (
+            ("state file", "ip", {n: d.ip for n, d in fleet.local_deckies.items()}),
+            (f"rows of host {fleet.host_uuid!r}", "decky_ip",
+             {n: r.decky_ip for n, r in fleet.local_rows.items()}),
+        )
+        found = defaultdict(list)
+        for where, column, ips in records:
+            for ip, names in _shared(ips).items():
+                for name in names:
+                    others = [n for n in names if n != name]
+                    found[name].append(self.finding(
+                        fleet, name,
+                        f"{column} {ip} in the {where} is also that of "
+                        f"{', '.join(others)}; report only: redeploy one of them with "
+                        f"another IP",
+                        field=column,
+                        expected=f"an IP no other decky of this host has in the {where}",
+                        actual=f"{ip}, shared with {', '.join(others)}",
+                    ))
+        for name in sorted(found):
+            yield from found[name]
+
+
+def _shared(ips: dict[str, str | None]) -> dict[str, list[str]]:
+    """IPs held by more than one decky, each with its deckies' names (sorted)."""
+    holders: dict[str, list[str]] = defaultdict(list)
+    for name, ip in sorted(ips.items()):
+        if ip is None or not ip.strip():
+            continue
+        holders[_normal(ip)].append(name)
+    return {ip: names for ip, names in holders.items() if len(names) > 1}
+
+
+def _normal(ip: str) -> str:
+    try:
+        return str(ipaddress.ip_address(ip.strip()))
+    except ValueError:
+        return ip.strip()
+
+
+@hookimpl
+def decnet_audit_rules():
+    return [DuplicateIp]
