@@ -33,27 +33,33 @@ CONNECT_TIMEOUT = 5  # seconds; an unreachable server must not hang a nightly jo
 
 def resolve_db_url(arg: str | None, env: Mapping[str, str]) -> str:
     """The URL as DECNET itself would pick it from its environment."""
+
+    def var(name: str, default: str) -> str:
+        # Set but empty (``DECNET_DB_PATH=``) is unset, as in a shell: an
+        # empty path would otherwise open an in-memory database.
+        return env.get(name) or default
+
     if arg:
         return arg
     if env.get("DECNET_DB_URL"):
         return env["DECNET_DB_URL"]
-    kind = (env.get("DECNET_DB_TYPE") or "sqlite").lower()
+    kind = var("DECNET_DB_TYPE", "sqlite").lower()
     if kind not in ("sqlite", "mysql"):
         # Falling back to SQLite would audit some other database in silence.
         raise UsageError(f"DECNET_DB_TYPE={kind!r}: expected 'sqlite' or 'mysql'")
     if kind == "mysql":
-        port = env.get("DECNET_DB_PORT") or "3306"
+        port = var("DECNET_DB_PORT", "3306")
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise UsageError(f"DECNET_DB_PORT={port!r}: not a port number")
         return URL.create(
             "mysql+pymysql",
-            username=env.get("DECNET_DB_USER", "decnet"),
+            username=var("DECNET_DB_USER", "decnet"),
             password=env.get("DECNET_DB_PASSWORD") or None,
-            host=env.get("DECNET_DB_HOST", "localhost"),
+            host=var("DECNET_DB_HOST", "localhost"),
             port=int(port),
-            database=env.get("DECNET_DB_NAME", "decnet"),
+            database=var("DECNET_DB_NAME", "decnet"),
         ).render_as_string(hide_password=False)
-    return "sqlite:///" + env.get("DECNET_DB_PATH", "decnet.db")
+    return "sqlite:///" + var("DECNET_DB_PATH", "decnet.db")
 
 
 def parse_url(url: str) -> URL:

@@ -45,6 +45,14 @@ def test_mysql_parts_and_their_defaults():
         ("auditor", "s3cret", "10.0.0.5", 3307, "fleet")
 
 
+def test_empty_variables_count_as_unset():
+    assert resolve_db_url(None, {"DECNET_DB_PATH": "", "DECNET_DB_URL": ""}) == \
+        "sqlite:///decnet.db"
+    url = make_url(resolve_db_url(None, {"DECNET_DB_TYPE": "mysql", "DECNET_DB_HOST": "",
+                                         "DECNET_DB_PORT": "", "DECNET_DB_USER": ""}))
+    assert (url.host, url.port, url.username) == ("localhost", 3306, "decnet")
+
+
 def test_password_with_url_characters_survives():
     pw = "p@ss:w/rd?#%"
     url = make_url(resolve_db_url(None, {"DECNET_DB_TYPE": "mysql", "DECNET_DB_PASSWORD": pw}))
