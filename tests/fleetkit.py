@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,12 +44,19 @@ def now() -> datetime:
 # -- state file -----------------------------------------------------------------
 
 
+def default_ip(name: str) -> str:
+    """A stable IP per decky name, drawn from ~16 million addresses: duplicate-ip
+    reports two deckies sharing one, and 200 addresses made that a flake."""
+    h = zlib.crc32(name.encode("utf-8", "surrogateescape"))
+    return f"10.{h >> 24 & 0xFF}.{h >> 8 & 0xFF}.{h % 250 + 2}"
+
+
 def decky_config(name: str, services=("ssh",), ip: str | None = None,
                  host_uuid: str | None = None, **extra) -> dict:
     """A DeckyConfig with every field DECNET's model writes."""
     cfg = {
         "name": name,
-        "ip": ip or f"192.168.1.{abs(hash(name)) % 200 + 20}",
+        "ip": ip or default_ip(name),
         "services": list(services),
         "distro": "debian",
         "base_image": "debian:bookworm-slim",
