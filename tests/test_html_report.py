@@ -98,7 +98,7 @@ def test_hostile_names_are_text_never_markup(tmp_path, sqlite_db):
     assert not [(n.tag, a) for n in doc.all() for a in n.attrs if a.startswith("on")]
     assert b"<script>alert" not in data and b"<img" not in data
     assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", data)
-    shown = {n.text for n in doc.all("span", "decky")}
+    shown = {n.text for n in doc.all(cls="decky")}
     assert {
         "<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a]]>b&c",
         "esc\\x1b[31mred\\x00nul", "nonchar\\uffff", "\\xffA", "<b>json</b>'only",
@@ -108,7 +108,7 @@ def test_hostile_names_are_text_never_markup(tmp_path, sqlite_db):
         if "data-rule" in node.attrs:
             assert re.fullmatch(r"[a-z0-9-]+", node.attrs["data-rule"])
     assert len(HOSTILE_NAMES) == len(
-        [c for c in doc.all("details", "check") if c.attrs["data-rule"] == "docker-mismatch"])
+        [c for c in doc.all("tbody", "check") if c.attrs["data-rule"] == "docker-mismatch"])
 
 
 def test_page_is_self_contained(tmp_path, sqlite_db):
@@ -171,19 +171,21 @@ def test_header_counts_and_findings_match_the_other_reports(tmp_path, sqlite_db)
     assert total["total"] == int(junit.get("tests"))
 
     # Each finding: its decky, expected and actual side by side, and the fix.
-    checks = doc.all("details", "check")
+    checks = doc.all("tbody", "check")
     assert len(checks) == s["drifted"] + s["errors"] + s["waived"]
     for f in rep.json["findings"]:
         (check,) = [c for c in checks if c.attrs["data-rule"] == f["rule"]
-                    and c.one("span", "decky").text == f["decky"]]
-        assert check.attrs["data-outcome"] == DRIFT and "open" in check.attrs
-        row = check.one("tbody").one("tr")
-        assert f["message"] in row.one("th").text
+                    and c.one(cls="decky").text == f["decky"]]
+        assert check.attrs["data-outcome"] == DRIFT
+        row = check.one("tr")
+        assert words(row.one("td", "outcome").text) == "✗ DRIFT"
+        assert words(row.all("td")[1].text) == f"{f['code']} {f['field']}: {f['message']}" \
+            if f["field"] else f"{f['code']} {f['message']}"
         assert row.one("td", "expected").text == f["expected"]
         assert row.one("td", "actual").text == f["actual"]
         fix = row.one("td", "fix").text
         assert ("decnet-audit --fix" in fix) if f["fixable"] else ("report only" in fix)
-    passed = {c.one("span", "decky").text for c in doc.all("li", "check")
+    passed = {c.one(cls="decky").text for c in doc.all("li", "check")
               if c.attrs["data-rule"] == "docker-mismatch"}
     assert set(fleet.clean) <= passed
 
@@ -198,12 +200,15 @@ def test_accessible_structure(tmp_path, sqlite_db):
     for t in tables:
         first = next(c for c in t.children if isinstance(c, Node))
         assert first.tag == "caption" and first.text.strip()
-    assert all(th.attrs.get("scope") in ("col", "row") for th in doc.all("th"))
+    assert all(th.attrs.get("scope") in ("col", "row", "rowgroup") for th in doc.all("th"))
     for d in doc.all("details"):
         assert next(c for c in d.children if isinstance(c, Node)).tag == "summary"
     # Status in words beside any colour.
-    for badge in doc.all("span", "badge"):
-        assert re.search(r"DRIFT|ERROR|WAIVED|PASSED", badge.text)
+    outcomes = doc.all("td", "outcome")
+    assert outcomes and all(re.fullmatch(r". (DRIFT|ERROR|WAIVED \(skipped\))", td.text)
+                            for td in outcomes)
+    assert all(d.one("summary").text.startswith("✓ ") and "passed check" in d.one("summary").text
+               for d in doc.all("details", "passed-list"))
     rule_docs = {r.id: words(r.info().doc) for r in load_rules(plugin_manager())}
     for section in doc.all("section", "rule"):
         rid = section.attrs["data-rule"]
@@ -219,8 +224,8 @@ def test_clean_fleet_says_no_drift(tmp_path, sqlite_db):
     assert "v-no-drift" in verdict.attrs["class"]
     assert words(verdict.text).startswith(
         "✓ No drift: the state file, the database and Docker agree")
-    assert doc.all("details", "check") == []
-    shown = {c.one("span", "decky").text for c in doc.all("li", "check")}
+    assert doc.all("tbody", "check") == []
+    shown = {c.one(cls="decky").text for c in doc.all("li", "check")}
     assert set(fleet.clean) == shown
 
 
@@ -234,9 +239,10 @@ def test_unreadable_database_is_shown_without_its_password(tmp_path):
     row = [r for r in doc.one("table", "sources").all("tr") if r.all("th")[0].text == "db"][0]
     cells = [words(td.text) for td in row.all("td")]
     assert cells[0] == "✗ NOT READ" and cells[1] == "mysql+pymysql://decnet:***@127.0.0.1:9/decnet"
-    errors = doc.all("details", "check")
+    errors = doc.all("tbody", "check")
     assert errors and all(c.attrs["data-outcome"] == "error" for c in errors)
-    assert all(c.one("span", "decky").text == "(all deckies)" for c in errors)
+    assert all(c.one(cls="decky").text == "(all deckies)" for c in errors)
+    assert all("db not read" in c.one("td", "error").text for c in errors)
 
 
 def test_fix_results_and_waivers_are_shown():
@@ -256,7 +262,7 @@ def test_fix_results_and_waivers_are_shown():
     doc = parse(render_html(result))
     fixes = [words(td.text) for td in doc.all("td", "fix")]
     assert fixes == ["fixed: row deleted (journal 7)", "waived: kept for forensics"]
-    badges = [words(b.text) for b in doc.all("span", "badge")]
+    badges = [words(td.text) for td in doc.all("td", "outcome")]
     assert badges == ["✗ DRIFT", "~ WAIVED (skipped)"]
     actual = [td.text for td in doc.all("td", "actual")]
     assert actual[0] == '{\n  "state": "running"\n}'

@@ -9,19 +9,27 @@
   var count = document.getElementById("f-count");
   var checks = Array.prototype.slice.call(document.querySelectorAll(".check"));
   var sections = Array.prototype.slice.call(document.querySelectorAll("section.rule"));
+  var chunks = Array.prototype.slice.call(document.querySelectorAll(".chunk"));
   var lists = Array.prototype.slice.call(document.querySelectorAll("details.passed-list"));
-  // Read each check's text once: searching 10,000 checks must not re-walk the DOM.
-  var texts = checks.map(function (c) { return c.textContent.toLowerCase(); });
+  // Each check's text is read once, at the first search: typing into the
+  // box over 10,000 checks must not re-walk the DOM on every key.
+  var texts = null;
 
   function apply() {
     var r = rule.value, o = outcome.value, q = search.value.trim().toLowerCase();
     var filtering = Boolean(r || o || q);
     var shown = 0;
+    if (q && texts === null) {
+      texts = checks.map(function (c) { return c.textContent.toLowerCase(); });
+    }
     checks.forEach(function (c, i) {
       var ok = (!r || c.dataset.rule === r) && (!o || c.dataset.outcome === o) &&
                (!q || texts[i].indexOf(q) !== -1);
       c.hidden = !ok;
       if (ok) { shown += 1; }
+    });
+    chunks.forEach(function (k) {
+      k.hidden = filtering && !k.querySelector(".check:not([hidden])");
     });
     sections.forEach(function (s) {
       s.hidden = filtering && !s.querySelector(".check:not([hidden])");
