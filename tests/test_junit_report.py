@@ -35,6 +35,7 @@ from decnet_audit.model import (
 )
 from decnet_audit.reports.checks import case_names
 from decnet_audit.reports.junit import render_xml
+from fleetkit import run_cli
 
 SCHEMA = xmlschema.XMLSchema(str(XSD))
 KIND = {"Failure": DRIFT, "Error": ERROR, "Skipped": WAIVED}
@@ -241,3 +242,27 @@ def test_waived_crashed_and_multi_finding_checks_render_as_junit_expects():
 def test_names_that_escape_alike_stay_distinct():
     checks = [Check("r", "a\x1b", PASSED), Check("r", "a\\x1b", PASSED), Check("r", "*", ERROR)]
     assert case_names(checks) == ["a\\x1b", "a\\x1b #2", "(all deckies)"]
+
+
+def test_reports_replace_old_ones_whole_and_one_unwritable_path_spares_the_others(
+        tmp_path, sqlite_db):
+    docker = PsCapture(tmp_path / "ps.jsonl")
+    fleet = drifted_fleet(tmp_path, sqlite_db, docker)
+    out = tmp_path / "reports"
+    out.mkdir()
+    old = out / "audit.xml"
+    old.write_text("OLD-REPORT " * 100_000)
+    old_inode = old.stat().st_ino
+    rep = audit_all(tmp_path, fleet.state, sqlite_db.url, docker_args(docker))
+    # Written beside and renamed over: a new file, never the old one rewritten.
+    assert rep.xml.stat().st_ino != old_inode
+    assert b"OLD-REPORT" not in rep.xml.read_bytes()
+    assert sorted(p.name for p in out.iterdir()) == ["audit.html", "audit.json", "audit.xml"]
+
+    missing = tmp_path / "no-such-dir" / "audit.xml"
+    run = run_cli("--state", str(fleet.state), "--db", sqlite_db.url, *docker_args(docker),
+                  "--junitxml", str(missing), "--html", str(out / "again.html"))
+    assert run.rc == 2
+    assert run.err.strip() == (f"decnet-audit: cannot write JUnit XML report {missing}: "
+                               "No such file or directory")
+    assert (out / "again.html").stat().st_size > 0
