@@ -70,12 +70,28 @@ def parse_url(url: str) -> URL:
     return parsed.set(drivername=_SYNC_DRIVERS.get(parsed.drivername, parsed.drivername))
 
 
+# Query parameters the MySQL drivers accept as a password (pymysql takes the
+# URL's query as connect() arguments): hidden like the URL's own password.
+_SECRET_PARAMS = frozenset({"password", "passwd", "pwd"})
+
+
 def mask(url: str | URL) -> str:
     """The URL with its password hidden, safe to print or write to a report."""
     try:
-        return (url if isinstance(url, URL) else make_url(url)).render_as_string(hide_password=True)
+        parsed = url if isinstance(url, URL) else make_url(url)
     except (ArgumentError, ValueError):
         return "<unparseable database URL>"
+    hidden = {k: "***" for k in parsed.query if k.lower() in _SECRET_PARAMS}
+    text = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+    return text.replace("=%2A%2A%2A", "=***")  # rendering quotes the stars
+
+
+def _secrets(parsed: URL) -> list[str]:
+    values = [parsed.password] if parsed.password else []
+    for key, value in parsed.query.items():
+        if key.lower() in _SECRET_PARAMS:
+            values.extend([value] if isinstance(value, str) else value)
+    return [str(v) for v in values if v]
 
 
 def connect(url: str, *, must_exist: bool = True) -> Engine:
@@ -114,8 +130,8 @@ def describe_error(exc: BaseException, url: str | URL) -> str:
             parsed = make_url(url)
         except (ArgumentError, ValueError):
             parsed = None
-    if parsed is not None and parsed.password:
-        msg = msg.replace(str(parsed.password), "***")
+    for secret in _secrets(parsed) if parsed is not None else ():
+        msg = msg.replace(secret, "***")
     return msg
 
 

@@ -109,6 +109,15 @@ def test_mask_hides_the_password():
     assert "hunter2" not in mask("mysql://u:hunter2@h:port/db")
 
 
+def test_mask_hides_a_password_given_as_a_query_parameter():
+    # pymysql takes the query as connect() arguments: ?password= is a password.
+    masked = mask("mysql+pymysql://root@h/db?charset=utf8mb4&PASSWORD=hunter2&passwd=x2")
+    assert "hunter2" not in masked and "x2" not in masked
+    assert "charset=utf8mb4" in masked and "PASSWORD=***" in masked and "passwd=***" in masked
+    exc = RuntimeError("denied hunter2")
+    assert describe_error(exc, "mysql://root@h/db?password=hunter2") == "denied ***"
+
+
 def test_describe_error_scrubs_the_password():
     url = "mysql+pymysql://u:hunter2@h/db"
     exc = RuntimeError("auth failed for\n  u:hunter2@h")
