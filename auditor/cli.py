@@ -12,8 +12,9 @@ from .atomic import write_atomic
 from .engine import Sources, audit, observe
 from .errors import UsageError
 from .plugins import PluginError, load_reporters, load_rules, plugin_manager
-from .selection import keyword_filter, select_rules
-from .summary import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_NO_RULES, EXIT_USAGE, exit_code
+from .policy import Policy, add_arguments
+from .selection import keyword_filter
+from .summary import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_NO_RULES, EXIT_USAGE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,6 +60,7 @@ def build_parser(reporters) -> argparse.ArgumentParser:
     verbosity.add_argument("-v", "--verbose", action="store_true", help="list passing checks too")
     for r in reporters:
         out.add_argument(r.option, metavar="PATH", dest=_dest(r), help=r.help)
+    add_arguments(p)
     p.add_argument("--version", action="version", version=f"decnet-audit {__version__}")
     return p
 
@@ -98,7 +100,8 @@ def run(argv: list[str]) -> int:
     reporters = load_reporters(pm)
     args = build_parser(reporters).parse_args(argv)
     all_rules = load_rules(pm)
-    rules = select_rules(all_rules, args.select, args.ignore)
+    policy = Policy.from_args(args, all_rules)  # config file, waivers, baseline
+    rules = policy.select(all_rules, args.select, args.ignore)
     if args.list_rules:
         list_rules(rules, sys.stdout)
         return 0
@@ -117,13 +120,15 @@ def run(argv: list[str]) -> int:
     )
     fleet = observe(sources)
     console.header(fleet, rules)
-    result = audit(fleet, rules, keep=keep, on_rule=console.rule_done, started=started)
+    result = audit(fleet, rules, keep=keep, on_rule=console.rule_done, started=started,
+                   waive=policy.waive)
+    policy.finish(result)
     console.report(result)
     written = write_reports(result, reporters, args)
     if result.deselected and not result.checks:
         sys.stderr.write(f"decnet-audit: -k {args.keyword!r} matched no check\n")
         return EXIT_NO_RULES
-    code = exit_code(result)
+    code = policy.conclude(result, sys.stderr)
     return code if written else max(code, EXIT_INCOMPLETE)
 
 

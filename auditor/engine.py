@@ -135,9 +135,11 @@ def audit(
     keep: Callable[[Check], bool] = lambda c: True,
     on_rule: Callable[[Rule, list[Check]], None] | None = None,
     started: float | None = None,
+    waive: Callable[[list[Check]], None] | None = None,
 ) -> AuditResult:
     """Run ``rules`` over an observed fleet. ``keep`` is the ``-k`` filter;
-    ``on_rule`` lets the console show progress rule by rule."""
+    ``on_rule`` lets the console show progress rule by rule; ``waive`` marks
+    waived findings on each rule's checks before anyone sees them."""
     t0 = started if started is not None else time.perf_counter()
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     checks: list[Check] = []
@@ -153,6 +155,8 @@ def audit(
             # it would turn "not observed" into a clean result.
             mine = [c for c in ran if c.decky == ANY_DECKY or keep(c)]
             deselected += len(ran) - len(mine)
+            if waive:
+                waive(mine)
             checks.extend(mine)
             if on_rule:
                 on_rule(rule, mine)

@@ -93,6 +93,7 @@ class Console:
         if self.verbosity >= 0:
             self._details(result)
             self._short_summary(result)
+            self._waivers(result)
         if result.interrupted:
             self.line("!!! interrupted: the audit is incomplete !!!", "red")
         self.rule_line(summary_line(result), colour=colour) if self.verbosity >= 0 else \
@@ -130,6 +131,16 @@ class Console:
                         self.line(f"  fixable:  yes ({info.fix_safety}): decnet-audit {flag}")
                     else:
                         self.line("  fixable:  no (report only)")
+
+    def _waivers(self, result: AuditResult) -> None:
+        # Expired and unused waivers change no outcome but need an owner's
+        # attention; applied ones already show beside their findings.
+        shown = [w for w in result.waivers if w.status in ("expired", "unused")
+                 or self.verbosity > 0]
+        if shown:
+            self.rule_line("waivers", colour="yellow")
+            for w in shown:
+                self.line(visible(w.line()), "yellow" if w.status != "applied" else None)
 
     def _short_summary(self, result: AuditResult) -> None:
         lines = []

@@ -59,6 +59,7 @@ def as_dict(result: AuditResult) -> dict:
             }
             for f in result.findings
         ],
+        "waivers": [w.as_dict() for w in result.waivers],
         "summary": summary(result),
     })
 
