@@ -7,10 +7,11 @@ import os
 import sys
 import time
 
-from . import __version__
+from . import __version__, fixflow
 from .atomic import write_atomic
 from .engine import Sources, audit, observe
 from .errors import UsageError
+from .locking import LockBusy
 from .plugins import PluginError, load_reporters, load_rules, plugin_manager
 from .policy import Policy, add_arguments
 from .selection import keyword_filter
@@ -27,7 +28,8 @@ def build_parser(reporters) -> argparse.ArgumentParser:
         prog="decnet-audit",
         description="Audit a DECNET host: state file vs fleet_deckies vs Docker.",
         epilog="exit codes: 0 no drift, 1 drift, 2 audit incomplete, 3 internal error, "
-               "4 usage error, 5 no rule selected",
+               "4 usage error, 5 no rule selected, 6 --fix wrote nothing (lock held, "
+               "transaction rolled back); `decnet-audit undo JOURNAL` reverts a --fix",
     )
     src = p.add_argument_group("sources")
     src.add_argument("--state", metavar="PATH",
@@ -61,6 +63,7 @@ def build_parser(reporters) -> argparse.ArgumentParser:
     for r in reporters:
         out.add_argument(r.option, metavar="PATH", dest=_dest(r), help=r.help)
     add_arguments(p)
+    fixflow.add_arguments(p)
     p.add_argument("--version", action="version", version=f"decnet-audit {__version__}")
     return p
 
@@ -85,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except PluginError as exc:
         sys.stderr.write(f"decnet-audit: plugin error: {exc}\n")
         return EXIT_INTERNAL
+    except LockBusy as exc:
+        sys.stderr.write(f"decnet-audit: {exc}; nothing was written\n")
+        return fixflow.EXIT_NOT_APPLIED
     except KeyboardInterrupt:
         sys.stderr.write("decnet-audit: interrupted; the audit is incomplete\n")
         return EXIT_INCOMPLETE
@@ -95,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str]) -> int:
+    if argv[:1] == ["undo"]:
+        from . import undo
+
+        return undo.main(argv[1:])
     started = time.perf_counter()
     pm = plugin_manager()
     reporters = load_reporters(pm)
@@ -105,6 +115,7 @@ def run(argv: list[str]) -> int:
     if args.list_rules:
         list_rules(rules, sys.stdout)
         return 0
+    fixflow.check_arguments(args)
     if not rules:
         sys.stderr.write("decnet-audit: no rule selected\n")
         return EXIT_NO_RULES
@@ -118,17 +129,21 @@ def run(argv: list[str]) -> int:
         os.environ, state=args.state, db=args.db, docker_host=args.docker_host,
         docker_snapshot=args.docker_snapshot, host_uuid=args.host_uuid,
     )
-    fleet = observe(sources)
-    console.header(fleet, rules)
-    result = audit(fleet, rules, keep=keep, on_rule=console.rule_done, started=started,
-                   waive=policy.waive)
-    policy.finish(result)
-    console.report(result)
-    written = write_reports(result, reporters, args)
-    if result.deselected and not result.checks:
-        sys.stderr.write(f"decnet-audit: -k {args.keyword!r} matched no check\n")
-        return EXIT_NO_RULES
-    code = policy.conclude(result, sys.stderr)
+    # --fix holds its lock from before the sources are read to after the re-audit.
+    with fixflow.FixSession(args, sources, sys.stderr) as fix:
+        fleet = observe(sources)
+        console.header(fleet, rules)
+        result = audit(fleet, rules, keep=keep, on_rule=console.rule_done, started=started,
+                       waive=policy.waive)
+        policy.finish(result)
+        fix.run(fleet, result, rules, console, exit_code=policy.exit_code,
+                reaudit=lambda fresh: audit(fresh, rules, keep=keep, waive=policy.waivers.apply))
+        console.report(result)
+        written = write_reports(result, reporters, args)
+        if result.deselected and not result.checks:
+            sys.stderr.write(f"decnet-audit: -k {args.keyword!r} matched no check\n")
+            return EXIT_NO_RULES
+        code = policy.conclude(result, sys.stderr) if fix.code is None else fix.code
     return code if written else max(code, EXIT_INCOMPLETE)
 
 

@@ -50,7 +50,9 @@ def from_env(env: Mapping[str, str]) -> Callable[..., None]:
             info = {"pid": os.getpid(), "connection_id": None}
             if conn is not None and conn.dialect.name != "sqlite":
                 info["connection_id"] = conn.execute(text("SELECT CONNECTION_ID()")).scalar()
-            (where / f"{stage}.paused").write_text(json.dumps(info))
+            tmp = where / f".{stage}.paused.tmp"
+            tmp.write_text(json.dumps(info))
+            os.replace(tmp, where / f"{stage}.paused")  # a waiting test never reads half
             deadline = time.monotonic() + PAUSE_LIMIT
             while not (where / f"{stage}.resume").exists() and time.monotonic() < deadline:
                 time.sleep(0.02)

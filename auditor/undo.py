@@ -61,8 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-         env: os._Environ | dict = os.environ) -> int:
+def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
+         env: os._Environ | dict | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    env = os.environ if env is None else env
     args = build_parser().parse_args(argv)
     source = journal.read(Path(args.journal))
     local = args.host_uuid or env.get("DECNET_HOST_UUID") or "local"
