@@ -10,8 +10,9 @@ module decides whether it may happen and turns it into whole-row writes:
   fix does not run when a source of its ``needs`` or ``fix_needs`` was not
   read (it would write a guess);
 * **safety**: unsafe fixes need ``--unsafe-fixes``; removing a container is
-  always unsafe; deleting every row of a host whose state file lists no
-  decky needs ``--allow-empty-state`` as well;
+  always unsafe; deleting rows or removing containers of a host whose state
+  file lists no decky (missing, empty, or another host's) needs
+  ``--allow-empty-state`` as well;
 * **one change per row**: fixes of several rules on one row merge into one
   update, and contradicting ones are refused.
 
@@ -265,14 +266,20 @@ def _merge(wanted: list[tuple[Change, Finding]], fleet: Fleet, now: datetime) ->
 
 def _guard_empty_state(planned: list[Planned], fleet: Fleet, options: Options) -> None:
     # With no decky for this host in the state file, every row of the host
-    # looks DB-only: a missing or wrong --state must not empty the table.
-    deletes = [p for p in planned if p.op == "delete" and p.status is None]
-    if not deletes or fleet.local_deckies or options.allow_empty_state:
+    # looks DB-only and every DECNET container an orphan: a missing or wrong
+    # --state must not empty the host.
+    doomed = [p for p in planned if p.op in ("delete", "remove") and p.status is None]
+    if not doomed or fleet.local_deckies or options.allow_empty_state:
         return
     src = fleet.sources.get(STATE)
     where = f" ({src.where}: {src.detail})" if src else ""
-    for p in deletes:
+    rows = sum(1 for p in doomed if p.op == "delete")
+    what = " and ".join(part for part in (
+        f"{rows} row{'s' if rows != 1 else ''}" if rows else "",
+        f"{len(doomed) - rows} container{'s' if len(doomed) - rows != 1 else ''}"
+        if len(doomed) > rows else "") if part)
+    for p in doomed:
         p.status, p.detail = REFUSED, (
             f"refused: the state file{where} lists no decky for host {fleet.host_uuid!r}, so "
-            f"this would delete all {len(deletes)} of its rows; if nothing is deployed, pass "
+            f"this run would remove {what} of it; if nothing is deployed, pass "
             f"--allow-empty-state")

@@ -32,6 +32,7 @@ from .text import visible
 
 EXIT_NOT_APPLIED = 6
 LOCK_TIMEOUT = 30.0  # seconds a --fix waits for another one to finish
+_SHOW_LEFT = 20  # remaining findings listed after the re-audit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"with --fix: wait this long for another --fix or undo to finish "
                         f"(default {LOCK_TIMEOUT:g})")
     g.add_argument("--allow-empty-state", action="store_true",
-                   help="with --fix --unsafe-fixes: allow deleting every row of this host when "
-                        "the state file lists no decky for it (missing or empty file)")
+                   help="with --fix --unsafe-fixes: allow deleting rows and removing containers "
+                        "when the state file lists no decky for this host (missing or empty)")
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -194,16 +195,24 @@ class Printer:
                 self.c.line(f"journal (commit outcome unknown): {run.journal}", "red")
             return
         ops = Counter(p.op for p in run.applied)
+        held = self._not_planned(run.plan)
         if run.applied:
             self.c.line(f"applied {len(run.applied)} change{'s' if len(run.applied) != 1 else ''}"
                         f" ({_counted(ops)}) in one transaction; journal: {run.journal}", "green")
             self.c.line(f"undo with: decnet-audit undo {run.journal}")
+            if held:
+                self.c.line(f"not fixed: {held} (each finding below says why)", "yellow")
         else:
-            self.c.line("nothing written" + (f" ({self._not_planned(run.plan)})"
-                                             if self._not_planned(run.plan) else ""))
+            self.c.line("nothing written" + (f" ({held})" if held else ""))
         if after is not None:
+            left = [f for f in after.findings if not f.waived]
             self.c.line(f"re-audit after the fix: {summary_line(after)}",
-                        "green" if not after.counts()["drift"] else "red")
+                        "red" if left else "green")
+            for f in left[:_SHOW_LEFT]:
+                self.c.line(f"  still: {f.rule}::{visible(f.decky)} - {visible(f.message)}"
+                            [: self.c.width * 2], "red")
+            if len(left) > _SHOW_LEFT:
+                self.c.line(f"  ... and {len(left) - _SHOW_LEFT} more")
 
     @staticmethod
     def _not_planned(the_plan: Plan) -> str:

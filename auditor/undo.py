@@ -77,6 +77,9 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
         raise UsageError(f"journal {args.journal} is for database {source.database}, not "
                          f"{database_label(url)}; pass --db with the journal's database")
 
+    if source.status != journal.COMMITTED:
+        out.write(f"note: {args.journal} is {source.status!r}: its COMMIT may not have happened; "
+                  f"only rows still holding its after-image are restored\n")
     writes, lines = [], []
     for e in source.entries:
         if e.target != FLEET_TABLE or not e.undoable:

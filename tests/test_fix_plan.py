@@ -217,7 +217,7 @@ class Orphans(Rule):
 
 def test_containers_are_removed_only_when_labelled_unsafe_and_live():
     plain = Container("id-p", "plain", "running", {})
-    f = fleet([], [], [running("a"), plain])
+    f = fleet([decky("b")], [], [running("a"), plain])
     p, result = planned(f, rules=[Orphans()])
     assert p.containers == []  # unsafe, and --unsafe-fixes not given
     p, result = planned(f, rules=[Orphans()], unsafe=True)
@@ -226,6 +226,16 @@ def test_containers_are_removed_only_when_labelled_unsafe_and_live():
     p, result = planned(f, rules=[Orphans()], unsafe=True, live_docker=False)
     assert p.containers == []
     assert "snapshot" in result.findings[0].fix_detail
+
+
+def test_empty_state_file_never_removes_every_container_unless_forced():
+    f = fleet([], [], [running("a"), running("b")])
+    p, result = planned(f, rules=[Orphans()], unsafe=True)
+    assert p.containers == []
+    assert {x.fix_status for x in result.findings} == {REFUSED}
+    assert "would remove 2 containers of it" in result.findings[0].fix_detail
+    p, _ = planned(f, rules=[Orphans()], unsafe=True, allow_empty_state=True)
+    assert [c.name for c in p.containers] == ["a-ssh", "b-ssh"]
 
 
 def test_journal_images_round_trip_exactly():
