@@ -23,7 +23,7 @@ from typing import TextIO
 
 from . import faults, journal
 from .database import resolve_db_url
-from .errors import UsageError
+from .errors import SourceError, UsageError
 from .fixflow import EXIT_NOT_APPLIED, LOCK_TIMEOUT
 from .fixrun import database_label
 from .locking import FixLock, LockBusy
@@ -118,6 +118,10 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
                                 busy_timeout=max(args.lock_timeout, 5.0))
     except LockBusy as exc:
         err.write(f"decnet-audit: {exc}; nothing was written\n")
+        return EXIT_NOT_APPLIED
+    except SourceError as exc:
+        err.write(f"decnet-audit: undo: cannot use the database {source.database}: {exc}; "
+                  f"nothing was written\n")
         return EXIT_NOT_APPLIED
     except WriteAborted as exc:
         if own.path.exists() and not exc.uncertain:

@@ -359,3 +359,20 @@ def test_list_rules_shows_which_fixes_are_safe():
     lines = {line.split()[1]: line.split()[2] for line in run.out.splitlines() if line.strip()}
     assert (lines["json-only"], lines["docker-mismatch"], lines["db-only"],
             lines["foreign-host-row"]) == ("safe", "safe", "unsafe", "report")
+
+
+def test_undo_without_its_database_says_so_in_one_line(tmp_path, sqlite_db, pool):
+    host = Host(tmp_path, sqlite_db, pool)
+    fix = run_inproc(*host.args("--fix", "--journal", str(tmp_path / "j.json")))
+    assert fix.rc == 1  # db-only left: unsafe
+    db_file = Path(sqlite_db.url.removeprefix("sqlite:///"))
+    db_file.rename(tmp_path / "moved.db")
+    try:
+        undo = run_inproc("undo", str(tmp_path / "j.json"), "--db", sqlite_db.url)
+        created = db_file.exists()  # SQLite creates a missing file unless told not to
+    finally:
+        (tmp_path / "moved.db").rename(db_file)
+    assert undo.rc == 6
+    assert undo.err == (f"decnet-audit: undo: cannot use the database {sqlite_db.url}: "
+                        f"database file not found; nothing was written\n")
+    assert not created

@@ -273,3 +273,11 @@ def test_worse_status_wins(status):
     assert (f.fix_status, f.fixed) == (status, False)
     mark(f, FIXED, "ok again")
     assert f.fix_status == status
+
+
+def test_a_journal_names_its_database_without_the_password():
+    from decnet_audit.fixrun import database_label
+
+    label = database_label("mysql+asyncmy://decnet:s3kr1t-pw@db.example:3306/decnet")
+    assert "s3kr1t-pw" not in label
+    assert label == "mysql+pymysql://decnet:***@db.example:3306/decnet"
