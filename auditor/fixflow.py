@@ -144,6 +144,8 @@ class FixSession:
             after.duration = time.perf_counter() - t0
             verify(the_plan, after)
         out.outcome(run, after)
+        if self.lock_error is not None:
+            console.line(f"no fix: cannot take the fix lock: {visible(self.lock_error)}", "red")
         if run.aborted is not None:
             self.code = EXIT_NOT_APPLIED
         elif after is not None:
