@@ -165,7 +165,8 @@ class Finding:
     fixable: bool = False
     field: str | None = None  # set by rules that report field by field
     fixed: bool = False
-    fix_status: str | None = None  # fixed / skipped / conflict / refused, set by --fix
+    # fixed / skipped / conflict / refused, set by --fix; planned under --dry-run/--diff
+    fix_status: str | None = None
     fix_detail: str | None = None
     waived: bool = False
     waiver_reason: str | None = None
