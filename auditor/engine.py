@@ -119,9 +119,8 @@ def run_rule(rule: Rule, fleet: Fleet) -> list[Check]:
     except Exception as exc:  # noqa: BLE001 - a broken rule must not sink the others
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return [Check(rule.id, ANY_DECKY, ERROR, error=f"rule crashed: {tb}")]
-    for name in found:
-        if name not in subjects:
-            subjects.append(name)
+    known = set(subjects)  # a list lookup here made 10,000 findings cost seconds
+    subjects.extend(name for name in found if name not in known)
     return [
         Check(rule.id, name, DRIFT if found.get(name) else PASSED, findings=found.get(name, []))
         for name in subjects
