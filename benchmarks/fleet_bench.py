@@ -1,0 +1,326 @@
+"""Benchmark decnet-audit on a real fleet on a real Docker engine.
+
+    DOCKER_HOST=unix:///run/decnet-audit/docker.sock \\
+        python benchmarks/fleet_bench.py --n 1000 --n 5000
+
+For each size N (ascending; the fleet grows in place) it builds N deckies with
+two service containers each (created, not started), a state file, and a
+``fleet_deckies`` table in SQLite and, when reachable, MariaDB, with about 1%
+of each drift class. Then it runs these processes, alternating, ``--reps``
+times each after one untimed warm-up, and prints medians and ratios:
+
+    audit   decnet-audit -q --json (the whole process)
+    floor   benchmarks/floor.py: load the state file, one SELECT, one raw listing
+    n+1     the same, listing with the SDK's containers.list(all=True)
+    fix     decnet-audit --fix on a fresh copy of the database (once --fix exists)
+
+Wall time is from spawn to exit; CPU is the child's user+sys; peak RSS is the
+child's ru_maxrss (os.wait4). The audit's report is checked against the
+planted drift before anything is timed. Containers are labelled
+``decnet-audit.bench=<prefix>`` and removed at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import benchfleet as bf
+
+HERE = Path(__file__).resolve().parent
+AUDIT_EXE = str(Path(sys.executable).with_name("decnet-audit"))
+TARGETS = {  # name: (compare, limit, the size the issue sets it at)
+    "audit/floor": ("<=", 1.3, 5000),
+    "n+1/audit": (">=", 5.0, 5000),
+    "fix/audit": ("<=", 1.3, 5000),
+    "audit peak RSS MB": ("<=", 150.0, 10000),
+}
+
+
+@dataclass
+class Variant:
+    name: str
+    cmd: list[str]
+    ok_codes: tuple[int, ...]
+    prepare: object = None  # untimed, before every run (a fresh database copy)
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    rss_kb: list[int] = field(default_factory=list)
+
+
+def run_once(v: Variant, workdir: Path) -> tuple[float, float, int]:
+    if v.prepare:
+        v.prepare()
+    err = workdir / "stderr.txt"
+    with open(err, "wb") as errf:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(v.cmd, stdout=subprocess.DEVNULL, stderr=errf, cwd=workdir,
+                             env={**os.environ, "NO_COLOR": "1"})
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+    p.returncode = rc = os.waitstatus_to_exitcode(status)
+    if rc not in v.ok_codes:
+        sys.exit(f"{v.name}: exit {rc}\n  {' '.join(v.cmd)}\n{err.read_text()[-3000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def fix_flags() -> list[str] | None:
+    """``--fix``, or None while the CLI has none. Never ``--unsafe-fixes``: on
+    an engine other people use, orphan-container would remove their
+    (DECNET-labelled) containers. The safe fixes insert the json-only rows
+    and update the docker-mismatch ones."""
+    out = subprocess.run([AUDIT_EXE, "--help"], capture_output=True, text=True).stdout
+    return ["--fix"] if "--fix" in out else None
+
+
+def findings_by_rule(report: Path, prefix: str) -> tuple[Counter, Counter]:
+    """Findings per rule about this benchmark's deckies, and about anything
+    else on the engine (other people's containers look orphaned)."""
+    mine, others = Counter(), Counter()
+    for f in json.loads(report.read_text())["findings"]:
+        (mine if f["decky"].startswith(prefix + "-") else others)[f["rule"]] += 1
+    return mine, others
+
+
+def check_report(report: Path, expected: Counter, prefix: str, what: str) -> None:
+    got, others = findings_by_rule(report, prefix)
+    if got != expected:
+        sys.exit(f"{what}: findings differ from the planted drift:\n  planted {dict(expected)}"
+                 f"\n  found   {dict(got)}")
+    print(f"  {what}: report matches the planted drift ({sum(expected.values())} findings: "
+          f"{', '.join(f'{r} {n}' for r, n in sorted(expected.items()))})"
+          + (f"; about other containers on the engine: {dict(others)}" if others else ""))
+
+
+def variants_for(backend: str, url: str, fix_url: str, prepare_fix, state: Path,
+                 docker_host: str, workdir: Path, fix: list[str] | None) -> list[Variant]:
+    src = ["--state", str(state), "--docker-host", docker_host]
+    floor = [sys.executable, str(HERE / "floor.py"), *src, "--db", url]
+    out = [
+        Variant(f"audit/{backend}", [AUDIT_EXE, *src, "--db", url, "-q",
+                                     "--json", str(workdir / f"audit-{backend}.json")], (1,)),
+        Variant(f"floor/{backend}", [*floor, "--listing", "raw"], (0,)),
+        Variant(f"n+1/{backend}", [*floor, "--listing", "sdk"], (0,)),
+    ]
+    if fix is not None:
+        journal = workdir / f"fix-journal-{backend}.json"
+
+        def prepare():
+            journal.unlink(missing_ok=True)
+            prepare_fix()
+
+        out.append(Variant(f"fix/{backend}", [AUDIT_EXE, *src, "--db", fix_url, "-q", *fix,
+                                              "--journal", str(journal),
+                                              "--json", str(workdir / f"fix-{backend}.json")],
+                           (0, 1), prepare))
+    return out
+
+
+def measure(variants: list[Variant], reps: int, workdir: Path) -> None:
+    for v in variants:  # warm-up: page cache, .pyc files, the engine's own caches
+        run_once(v, workdir)
+    for rep in range(reps):
+        shift = rep % len(variants)  # rotate, so no variant always runs first
+        for v in variants[shift:] + variants[:shift]:
+            wall, cpu, rss = run_once(v, workdir)
+            v.walls.append(wall)
+            v.cpus.append(cpu)
+            v.rss_kb.append(rss)
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def verdict(name: str, value: float, n: int) -> str:
+    cmp, limit, at = TARGETS[name]
+    ok = value <= limit if cmp == "<=" else value >= limit
+    where = "" if n == at else f", set at N={at:,}"
+    return f"(target {cmp} {limit:g}{where}: {'ok' if ok else 'MISSED'})"
+
+
+def report_size(n: int, backend: str, variants: dict[str, Variant]) -> dict:
+    print(f"\n  {backend}: {'variant':<8} {'wall med':>9} {'min':>7} {'max':>7} "
+          f"{'cpu med':>8} {'peak RSS':>9}")
+    for v in variants.values():
+        print(f"  {'':{len(backend)}}  {v.name.split('/')[0]:<8} {med(v.walls):8.3f}s "
+              f"{min(v.walls):6.3f}s {max(v.walls):6.3f}s {med(v.cpus):7.3f}s "
+              f"{med(v.rss_kb) / 1024:7.1f}MB")
+    audit = variants["audit"]
+    ratios = {
+        "audit/floor": med(audit.walls) / med(variants["floor"].walls),
+        "n+1/audit": med(variants["n+1"].walls) / med(audit.walls),
+    }
+    if "fix" in variants:
+        ratios["fix/audit"] = med(variants["fix"].walls) / med(audit.walls)
+    ratios["audit peak RSS MB"] = max(audit.rss_kb) / 1024
+    cpu_floor = med(audit.cpus) / med(variants["floor"].cpus)
+    for name, value in ratios.items():
+        extra = f"  [cpu: {cpu_floor:.2f}]" if name == "audit/floor" else ""
+        print(f"    {name:<18} {value:7.2f} {verdict(name, value, n)}{extra}")
+    if "fix" not in variants:
+        print("    fix/audit          n/a (decnet-audit has no --fix yet)")
+    return {"ratios": ratios, "variants": {
+        k: {"wall": v.walls, "cpu": v.cpus, "rss_kb": v.rss_kb} for k, v in variants.items()}}
+
+
+def report_linearity(results: dict) -> None:
+    sizes = sorted(results)
+    if len(sizes) < 2:
+        return
+    print("\nCost against N (audit wall medians; linear means ratio <= N ratio):")
+    for backend in results[sizes[0]]:
+        for a, b in zip(sizes, sizes[1:], strict=False):
+            ta = med(results[a][backend]["variants"]["audit"]["wall"])
+            tb = med(results[b][backend]["variants"]["audit"]["wall"])
+            per = (tb - ta) / (b - a) * 1000
+            print(f"  {backend}: N={a:,} {ta:.3f}s -> N={b:,} {tb:.3f}s: x{tb / ta:.2f} for "
+                  f"x{b / a:g} the deckies; marginal {per:.3f} ms per decky")
+
+
+def mariadb_reachable(url: str) -> str | None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+    except Exception as exc:  # noqa: BLE001 - any reason means "not here"
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
+    p.add_argument("--n", type=int, action="append",
+                   help="deckies (repeatable; default 1000)")
+    p.add_argument("--reps", type=int, default=5, help="timed runs of each process (5)")
+    p.add_argument("--prefix", default="dabench",
+                   help="decky name prefix and container label value (dabench)")
+    p.add_argument("--keep", action="store_true",
+                   help="leave the containers for the next run (it reuses them)")
+    p.add_argument("--base", action="store_true",
+                   help="also create each decky's base container (3 per decky)")
+    p.add_argument("--docker-host",
+                   default=os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"))
+    p.add_argument("--mysql-url", default=bf.MYSQL_URL,
+                   help="MariaDB server URL, no database (default: %(default)s)")
+    p.add_argument("--no-mariadb", action="store_true", help="SQLite only")
+    p.add_argument("--workdir", type=Path, default=None,
+                   help="state file, SQLite files and reports (/tmp/decnet-audit-<prefix>)")
+    p.add_argument("--out", type=Path, help="also write every timing as JSON here")
+    args = p.parse_args(argv)
+    sizes = sorted(set(args.n or [1000]))
+    workdir = args.workdir or Path(f"/tmp/decnet-audit-{args.prefix}")
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    import docker
+
+    api = docker.APIClient(base_url=args.docker_host, timeout=300)
+    backends = ["sqlite"]
+    if not args.no_mariadb:
+        why = mariadb_reachable(args.mysql_url)
+        if why:
+            print(f"MariaDB not measured ({bf.mask(args.mysql_url)}): {why}")
+        else:
+            backends.append("mariadb")
+    fix = fix_flags()
+    print(f"decnet-audit benchmark: sizes {sizes}, {args.reps} reps, backends {backends}, "
+          f"engine {args.docker_host}, {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    print(f"fix: {' '.join(fix) if fix else 'not measured (decnet-audit has no --fix yet)'}")
+
+    db_name = f"decnet_audit_{args.prefix}"
+    results: dict[int, dict] = {}
+    try:
+        for n in sizes:
+            results[n] = run_size(n, args, api, workdir, backends, fix, db_name)
+        report_linearity(results)
+    finally:
+        if "mariadb" in backends:
+            bf.drop_mariadb(args.mysql_url, db_name, f"{db_name}_fix")
+        if args.keep:
+            print(f"\nkept {len(bf.own_containers(api, args.prefix))} containers "
+                  f"(label {bf.BENCH_LABEL}={args.prefix})")
+        else:
+            print(f"\nremoved {bf.remove_containers(api, args.prefix)} benchmark containers")
+        api.close()
+    if args.out:
+        args.out.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))
+    return 0
+
+
+def run_size(n, args, api, workdir, backends, fix, db_name) -> dict:
+    print(f"\n== N = {n:,} deckies ==")
+    t0 = time.perf_counter()
+    deckies = bf.plan(args.prefix, n)
+    fleet = bf.sync_containers(api, args.prefix, deckies, args.base)
+    state = workdir / "decnet-state.json"
+    bf.write_state_file(state, deckies)
+    urls = {"sqlite": bf.sqlite_database(workdir / "decnet.db", deckies)}
+    prepare = {"sqlite": lambda: bf.copy_sqlite(workdir / "decnet.db", workdir / "fix.db")}
+    fix_urls = {"sqlite": f"sqlite:///{workdir / 'fix.db'}"}
+    if "mariadb" in backends:
+        urls["mariadb"] = bf.mariadb_database(args.mysql_url, db_name, deckies)
+        fix_urls["mariadb"] = f"{args.mysql_url}/{db_name}_fix"
+        prepare["mariadb"] = lambda: bf.copy_mariadb(args.mysql_url, db_name, f"{db_name}_fix")
+    total = len(api.containers(all=True))
+    in_state = sum(d.in_state for d in deckies)
+    print(f"  built in {time.perf_counter() - t0:.0f}s: {fleet:,} benchmark containers "
+          f"({total:,} on the engine), {in_state:,} deckies in the state file")
+    expected = bf.expected_findings(deckies)
+    out = {}
+    for backend in backends:
+        vs = variants_for(backend, urls[backend], fix_urls[backend], prepare[backend], state,
+                          args.docker_host, workdir, fix)
+        run_once(vs[0], workdir)
+        check_report(workdir / f"audit-{backend}.json", expected, args.prefix,
+                     f"audit/{backend}")
+        if fix is not None:
+            check_fix(vs[-1], vs[0], fix_urls[backend], workdir, backend, args.prefix)
+    load0 = os.getloadavg()
+    variants = [v for backend in backends for v in variants_for(
+        backend, urls[backend], fix_urls[backend], prepare[backend], state, args.docker_host,
+        workdir, fix)]
+    measure(variants, args.reps, workdir)
+    load1 = os.getloadavg()
+    print(f"  load average (1/5/15 min) before {fmt_load(load0)}, after {fmt_load(load1)}")
+    for backend in backends:
+        mine = {v.name.split("/")[0]: v for v in variants if v.name.endswith("/" + backend)}
+        out[backend] = report_size(n, backend, mine)
+    out["load"] = {"before": load0, "after": load1}
+    return out
+
+
+def check_fix(fix_variant: Variant, audit_variant: Variant, fix_url: str, workdir: Path,
+              backend: str, prefix: str) -> None:
+    """--fix must have converged what it can: re-audit the fixed copy (untimed)."""
+    run_once(fix_variant, workdir)
+    cmd = list(audit_variant.cmd)
+    cmd[cmd.index("--db") + 1] = fix_url
+    cmd[-1] = str(workdir / f"after-fix-{backend}.json")
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, cwd=workdir)
+    fixed = json.loads((workdir / f"fix-{backend}.json").read_text())["summary"]["fixed"]
+    left, _ = findings_by_rule(workdir / f"after-fix-{backend}.json", prefix)
+    print(f"  fix/{backend}: {fixed} findings fixed; an audit of the fixed copy finds "
+          f"{dict(left) or 'nothing'}")
+
+
+def fmt_load(load) -> str:
+    return "/".join(f"{x:.2f}" for x in load)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
