@@ -23,7 +23,7 @@ DRIFT, ERROR, WAIVED, PASSED = "drift", "error", "waived", "passed"
 OUTCOMES = (DRIFT, ERROR, WAIVED, PASSED)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decky:
     """One DeckyConfig from the state file."""
 
@@ -34,7 +34,7 @@ class Decky:
     config: Mapping[str, Any]  # the entry exactly as the file has it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One `fleet_deckies` row, as stored (JSON columns left as text)."""
 
@@ -54,7 +54,7 @@ class Row:
         return (self.host_uuid, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Container:
     """One Docker container, running or not."""
 
@@ -172,7 +172,7 @@ class Finding:
     waiver_reason: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Check:
     """The outcome of one rule over one decky: one JUnit testcase."""
 

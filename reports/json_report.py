@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import AuditResult
@@ -35,7 +36,13 @@ def as_dict(result: AuditResult) -> dict:
     return _clean(_document(result))
 
 
-def _document(result: AuditResult) -> dict:
+def _document(result: AuditResult, lazy: bool = False) -> dict:
+    """The report as data. ``lazy``: checks as a generator, so that a large
+    fleet's tens of thousands of check objects are never all built at once."""
+    checks = (
+        {"rule": c.rule, "decky": c.decky, "outcome": c.outcome, "error": c.error}
+        for c in result.checks
+    )
     return {
         "version": SCHEMA_VERSION,
         "host_uuid": result.host_uuid,
@@ -49,10 +56,7 @@ def _document(result: AuditResult) -> dict:
              "fix_safety": r.fix_safety}
             for r in result.rules
         ],
-        "checks": [
-            {"rule": c.rule, "decky": c.decky, "outcome": c.outcome, "error": c.error}
-            for c in result.checks
-        ],
+        "checks": checks if lazy else list(checks),
         "findings": [
             {
                 "rule": f.rule, "code": f.code, "decky": f.decky, "host_uuid": f.host_uuid,
@@ -76,20 +80,25 @@ _LINE = json.JSONEncoder(default=str)
 
 
 def dumps(doc: dict) -> str:
-    """``doc`` indented like ``json.dumps(indent=2)``, except that each element
-    of a top-level list is written on one line. A fleet of 5,000 deckies makes
-    tens of thousands of checks; json only uses its C encoder without
-    ``indent``, and one line per check keeps the file greppable."""
-    parts = []
+    """The report's text: ``doc`` indented like ``json.dumps(indent=2)``,
+    except that each element of a top-level list (or iterator) is written on
+    one line. A fleet of 5,000 deckies makes tens of thousands of checks; json
+    only uses its C encoder without ``indent``, and one line per check keeps
+    the file greppable."""
+    pieces = ["{"]
     for key, value in doc.items():
-        name = json.dumps(key)
-        if isinstance(value, list) and value:
-            items = ",\n    ".join(map(_LINE.encode, value))
-            parts.append(f"  {name}: [\n    {items}\n  ]")
+        pieces.append(("\n  " if len(pieces) == 1 else ",\n  ") + json.dumps(key) + ": ")
+        if isinstance(value, list | Iterator):
+            empty = True
+            for item in value:
+                pieces.append("[\n    " if empty else ",\n    ")
+                pieces.append(_LINE.encode(item))
+                empty = False
+            pieces.append("[]" if empty else "\n  ]")
         else:
-            body = json.dumps(value, indent=2, default=str).replace("\n", "\n  ")
-            parts.append(f"  {name}: {body}")
-    return "{\n" + ",\n".join(parts) + "\n}"
+            pieces.append(json.dumps(value, indent=2, default=str).replace("\n", "\n  "))
+    pieces.append("\n}\n")
+    return "".join(pieces)
 
 
 class JsonReporter(Reporter):
@@ -98,11 +107,10 @@ class JsonReporter(Reporter):
     help = "write the machine-readable JSON report to PATH"
 
     def render(self, result: AuditResult) -> bytes:
-        doc = _document(result)
-        text = dumps(doc)
+        text = dumps(_document(result, lazy=True))
         if _ESCAPED_SURROGATE.search(text):  # rare: only then walk every string
-            text = dumps(_clean(doc))
-        return (text + "\n").encode("utf-8")
+            text = dumps(_clean(_document(result)))
+        return text.encode("utf-8")
 
 
 @hookimpl

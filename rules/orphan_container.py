@@ -46,12 +46,21 @@ class OrphanContainer(Rule):
     needs = (STATE, DB, DOCKER)
     fix_safety = "unsafe"
 
+    _seen: tuple[Fleet, dict[str, list[Container]]] | None = None
+
+    def _deckies(self, fleet: Fleet) -> dict[str, list[Container]]:
+        # subjects() and check() both need it; a fleet is not changed once
+        # observed, so it is worked out once per fleet (held, so never reused).
+        if self._seen is None or self._seen[0] is not fleet:
+            self._seen = (fleet, docker_deckies(fleet))
+        return self._seen[1]
+
     def subjects(self, fleet):
-        return sorted(docker_deckies(fleet))
+        return sorted(self._deckies(fleet))
 
     def check(self, fleet):
         known = set(fleet.local_deckies) | set(fleet.local_rows)
-        for name, containers in sorted(docker_deckies(fleet).items()):
+        for name, containers in sorted(self._deckies(fleet).items()):
             if name in known:
                 continue
             for c in sorted(containers, key=lambda c: c.name):
