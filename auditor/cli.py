@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -80,6 +81,11 @@ def list_rules(rules, stream) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # One run builds a few objects per container, row and check and frees
+    # almost none before it ends: the cyclic collector would only rescan them
+    # over and over (about 7% of the CPU at 5,000 deckies).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return run(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
@@ -98,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         # `decnet-audit | head`: the reader left; stay quiet on the way out.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INCOMPLETE
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def run(argv: list[str]) -> int:

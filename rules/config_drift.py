@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from decnet_audit.hookspecs import hookimpl
@@ -70,7 +71,7 @@ class ConfigDrift(Rule):
 
     def differences(self, decky: Decky, row: Row) -> Iterator[tuple[str, Any, Any]]:
         """(field, state-file value, row value) for every field that differs."""
-        services = _json(row.services)
+        services = _json_services(row.services)
         if not _same_services(list(decky.services), services):
             yield "services", list(decky.services), _shown(services, row.services)
         if not _same_ip(decky.ip, row.decky_ip):
@@ -78,7 +79,7 @@ class ConfigDrift(Rule):
         if row.decky_config is None:
             return
         config = _json(row.decky_config)
-        if not isinstance(config, Mapping):
+        if not (type(config) is dict or isinstance(config, Mapping)):  # ABC checks are slow
             yield "decky_config", dict(decky.config), _shown(config, row.decky_config)
             return
         if config == decky.config and _same_types(config, decky.config):
@@ -120,6 +121,18 @@ def _json(text: str | None) -> Any:
         return _UNPARSEABLE
 
 
+@lru_cache(maxsize=1024)
+def _parsed_services(text: str | None) -> Any:
+    return _json(text)
+
+
+def _json_services(text: str | None) -> Any:
+    # A fleet has a handful of distinct services texts: each is parsed once.
+    # Every row gets its own list, as a parse of its own would give it.
+    value = _parsed_services(text)
+    return list(value) if type(value) is list else value
+
+
 def _shown(parsed: Any, raw: str | None) -> Any:
     # What the report shows as the row's value: the parsed JSON, or the raw
     # text when it is not JSON at all.
@@ -131,6 +144,8 @@ def _same_services(want: Any, have: Any) -> bool:
     # whatever the order it lists them in.
     if not (isinstance(want, list) and isinstance(have, list)):
         return _same_value(want, have)
+    if want == have and set(map(type, want)) <= {str}:
+        return True  # the usual case: the same names in the same order
     return {_hashable(s) for s in want} == {_hashable(s) for s in have}
 
 

@@ -148,8 +148,9 @@ def _known_services(fleet: Fleet) -> set[str]:
     names: set[str] = set()
     for d in fleet.deckies or ():
         names.update(d.services)
-    for row in fleet.rows or ():
-        names.update(_services_of_row(row.services))
+    # Rows repeat a handful of services texts: parse each distinct one once.
+    for text in {row.services for row in fleet.rows or ()}:
+        names.update(_services_of_row(text))
     for c in fleet.containers or ():
         svc = c.labels.get("decnet.fleet.service_name")
         if svc:
