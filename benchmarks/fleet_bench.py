@@ -15,9 +15,10 @@ times each after one untimed warm-up, and prints medians and ratios:
     fix     decnet-audit --fix on a fresh copy of the database (once --fix exists)
 
 Wall time is from spawn to exit; CPU is the child's user+sys; peak RSS is the
-child's ru_maxrss (os.wait4). The audit's report is checked against the
-planted drift before anything is timed. Containers are labelled
-``decnet-audit.bench=<prefix>`` and removed at the end unless ``--keep``.
+child's ru_maxrss, taken by a small launcher process (launcher.py). The
+audit's report is checked against the planted drift before anything is timed.
+Containers are labelled ``decnet-audit.bench=<prefix>`` and removed at the end
+unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -33,9 +34,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import benchfleet as bf
-
 HERE = Path(__file__).resolve().parent
+# Started before anything grows this process: see launcher.py (peak RSS).
+LAUNCHER = subprocess.Popen([sys.executable, str(HERE / "launcher.py")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True) if __name__ == "__main__" else None
+
+import benchfleet as bf  # noqa: E402 - after the launcher, on purpose
+
 AUDIT_EXE = str(Path(sys.executable).with_name("decnet-audit"))
 TARGETS = {  # name: (compare, limit, the size the issue sets it at)
     "audit/floor": ("<=", 1.3, 5000),
@@ -57,19 +62,17 @@ class Variant:
 
 
 def run_once(v: Variant, workdir: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (KB) of one run of ``v``."""
     if v.prepare:
         v.prepare()
     err = workdir / "stderr.txt"
-    with open(err, "wb") as errf:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(v.cmd, stdout=subprocess.DEVNULL, stderr=errf, cwd=workdir,
-                             env={**os.environ, "NO_COLOR": "1"})
-        _, status, usage = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-    p.returncode = rc = os.waitstatus_to_exitcode(status)
-    if rc not in v.ok_codes:
-        sys.exit(f"{v.name}: exit {rc}\n  {' '.join(v.cmd)}\n{err.read_text()[-3000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    LAUNCHER.stdin.write(json.dumps({"cmd": v.cmd, "cwd": str(workdir), "stderr": str(err),
+                                     "env": {"NO_COLOR": "1"}}) + "\n")
+    LAUNCHER.stdin.flush()
+    got = json.loads(LAUNCHER.stdout.readline())
+    if got["rc"] not in v.ok_codes:
+        sys.exit(f"{v.name}: exit {got['rc']}\n  {' '.join(v.cmd)}\n{err.read_text()[-3000:]}")
+    return got["wall"], got["cpu"], got["maxrss_kb"]
 
 
 def fix_flags() -> list[str] | None:
@@ -257,6 +260,8 @@ def main(argv: list[str]) -> int:
         else:
             print(f"\nremoved {bf.remove_containers(api, args.prefix)} benchmark containers")
         api.close()
+        LAUNCHER.stdin.close()
+        LAUNCHER.wait()
     if args.out:
         args.out.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))
     return 0
