@@ -49,23 +49,41 @@ def parse_state(doc: object) -> list[Decky]:
     deckies = _expect(config.get("deckies", []), list, "config.deckies")
     out, names = [], set()
     for i, entry in enumerate(deckies):
-        at = f"config.deckies[{i}]"
-        entry = _expect(entry, dict, at)
-        name = entry.get("name")
-        if not isinstance(name, str) or not name:
-            raise SourceError(f"{at}.name: expected a non-empty string, got {name!r}")
-        if name in names:
-            raise SourceError(f"{at}.name: decky {name!r} is listed twice")
-        names.add(name)
-        services = entry.get("services", [])
-        if not isinstance(services, list) or not all(isinstance(s, str) for s in services):
-            raise SourceError(f"{at}.services: expected a list of service names")
+        # The usual entry passes these cheap checks; anything else is looked
+        # at again by _check_entry, which says exactly what is wrong.
+        if type(entry) is not dict:
+            _check_entry(i, entry, names)
+        name, services = entry.get("name"), entry.get("services", [])
         ip, host = entry.get("ip"), entry.get("host_uuid")
-        for key, value in (("ip", ip), ("host_uuid", host)):
-            if value is not None and not isinstance(value, str):
-                raise SourceError(f"{at}.{key}: expected a string or null")
-        out.append(Decky(name=name, ip=ip, services=tuple(services), host_uuid=host, config=entry))
+        if (type(name) is not str or not name or name in names or type(services) is not list
+                or not {*map(type, services)} <= _JUST_STR
+                or (ip is not None and type(ip) is not str)
+                or (host is not None and type(host) is not str)):
+            _check_entry(i, entry, names)
+        names.add(name)
+        out.append(Decky(name, ip, tuple(services), host, entry))
     return out
+
+
+_JUST_STR = {str}
+
+
+def _check_entry(i: int, entry: object, names: set[str]) -> None:
+    """Raise what is wrong with deckies[i], if anything is."""
+    at = f"config.deckies[{i}]"
+    entry = _expect(entry, dict, at)
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        raise SourceError(f"{at}.name: expected a non-empty string, got {name!r}")
+    if name in names:
+        raise SourceError(f"{at}.name: decky {name!r} is listed twice")
+    services = entry.get("services", [])
+    if not isinstance(services, list) or not all(isinstance(s, str) for s in services):
+        raise SourceError(f"{at}.services: expected a list of service names")
+    for key in ("ip", "host_uuid"):
+        value = entry.get(key)
+        if value is not None and not isinstance(value, str):
+            raise SourceError(f"{at}.{key}: expected a string or null")
 
 
 def _expect(value, kind, at: str):

@@ -39,10 +39,11 @@ def as_dict(result: AuditResult) -> dict:
 def _document(result: AuditResult, lazy: bool = False) -> dict:
     """The report as data. ``lazy``: checks as a generator, so that a large
     fleet's tens of thousands of check objects are never all built at once."""
-    checks = (
-        {"rule": c.rule, "decky": c.decky, "outcome": c.outcome, "error": c.error}
-        for c in result.checks
-    )
+    if lazy:
+        checks = map(check_line, result.checks)
+    else:
+        checks = [{"rule": c.rule, "decky": c.decky, "outcome": c.outcome, "error": c.error}
+                  for c in result.checks]
     return {
         "version": SCHEMA_VERSION,
         "host_uuid": result.host_uuid,
@@ -56,7 +57,7 @@ def _document(result: AuditResult, lazy: bool = False) -> dict:
              "fix_safety": r.fix_safety}
             for r in result.rules
         ],
-        "checks": checks if lazy else list(checks),
+        "checks": checks,
         "findings": [
             {
                 "rule": f.rule, "code": f.code, "decky": f.decky, "host_uuid": f.host_uuid,
@@ -79,6 +80,25 @@ _ESCAPED_SURROGATE = re.compile(r"\\ud[89a-f][0-9a-f]{2}")
 _LINE = json.JSONEncoder(default=str)
 
 
+class Encoded(str):
+    """A value already written as JSON text: dumps() copies it as it is."""
+
+
+_STR = json.encoder.encode_basestring_ascii  # how json.dumps writes a str
+
+
+def check_line(c) -> Encoded:
+    """One check as ``json.dumps`` would write it, with no dict to build and
+    no encoder to set up: there is one per rule and decky."""
+    if type(c.rule) is type(c.decky) is type(c.outcome) is str and (
+            c.error is None or type(c.error) is str):
+        error = "null" if c.error is None else _STR(c.error)
+        return Encoded(f'{{"rule": {_STR(c.rule)}, "decky": {_STR(c.decky)}, '
+                       f'"outcome": {_STR(c.outcome)}, "error": {error}}}')
+    return Encoded(_LINE.encode({"rule": c.rule, "decky": c.decky, "outcome": c.outcome,
+                                 "error": c.error}))
+
+
 def dumps(doc: dict) -> str:
     """The report's text: ``doc`` indented like ``json.dumps(indent=2)``,
     except that each element of a top-level list (or iterator) is written on
@@ -92,7 +112,7 @@ def dumps(doc: dict) -> str:
             empty = True
             for item in value:
                 pieces.append("[\n    " if empty else ",\n    ")
-                pieces.append(_LINE.encode(item))
+                pieces.append(item if type(item) is Encoded else _LINE.encode(item))
                 empty = False
             pieces.append("[]" if empty else "\n  ]")
         else:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decnet_audit.dockerengine import _from_api, parse_listing
-from decnet_audit.model import Decky, Row
+from decnet_audit.model import Check, Decky, Row
 from decnet_audit.reports import json_report
 from decnet_audit.rules import config_drift, duplicate_ip
 
@@ -69,6 +69,13 @@ def test_report_cleans_exactly_when_the_slow_path_would(s):
     if json_report._ESCAPED_SURROGATE.search(text):
         text = json_report.dumps(json_report._clean(doc))
     assert json.loads(text) == json_report._clean(doc)
+
+
+@given(st.text(), st.text(), st.sampled_from(["passed", "drift"]), st.none() | st.text())
+def test_check_line_is_what_json_dumps_writes(rule, decky, outcome, error):
+    check = Check(rule, decky, outcome, error=error)
+    assert json_report.check_line(check) == json.dumps(
+        {"rule": rule, "decky": decky, "outcome": outcome, "error": error})
 
 
 # -- the container listing ----------------------------------------------------------
