@@ -18,6 +18,11 @@ from .model import Container
 API_TIMEOUT = 15  # seconds
 
 
+def import_sdk() -> None:
+    """Import the docker SDK (requests, urllib3) now rather than at first use."""
+    import docker  # noqa: F401
+
+
 def read_engine(base_url: str | None) -> list[Container]:
     import docker  # heavy (requests, urllib3): only when a live engine is asked for
     from docker.errors import DockerException

@@ -59,7 +59,10 @@ def observe(src: Sources) -> Fleet:
     statuses: dict[str, SourceStatus] = {}
     # An engine takes its time over a large listing (over a second for 10,000
     # containers, mostly its own work): ask it first, and read the state file
-    # and the database meanwhile.
+    # and the database meanwhile. The SDK is imported here, not on the thread:
+    # two threads importing at once may see each other's modules half-built.
+    if src.docker_snapshot is None:
+        dockerengine.import_sdk()
     docker = _Background(_observe_docker, src)
 
     deckies = None
