@@ -289,6 +289,7 @@ def run_size(n, args, api, workdir, backends, fix, db_name) -> dict:
     print(f"  built in {time.perf_counter() - t0:.0f}s: {fleet:,} benchmark containers "
           f"({total:,} on the engine), {in_state:,} deckies in the state file")
     expected = bf.expected_findings(deckies)
+    skip = {k.strip() for k in args.skip.split(",") if k.strip()}
     out = {}
     for backend in backends:
         vs = variants_for(backend, urls[backend], fix_urls[backend], prepare[backend], state,
@@ -296,10 +297,9 @@ def run_size(n, args, api, workdir, backends, fix, db_name) -> dict:
         run_once(vs[0], workdir)
         check_report(workdir / f"audit-{backend}.json", expected, args.prefix,
                      f"audit/{backend}")
-        if fix is not None and "fix" not in args.skip:
+        if fix is not None and "fix" not in skip:
             check_fix(vs[-1], vs[0], fix_urls[backend], workdir, backend, args.prefix)
     load0 = os.getloadavg()
-    skip = {k.strip() for k in args.skip.split(",") if k.strip()}
     variants = [v for backend in backends for v in variants_for(
         backend, urls[backend], fix_urls[backend], prepare[backend], state, args.docker_host,
         workdir, fix) if v.name.split("/")[0] not in skip]
