@@ -105,6 +105,7 @@ def connect(url: str, *, must_exist: bool = True) -> Engine:
         args = {"timeout": 5}
     elif parsed.get_backend_name() == "mysql":
         args = {"connect_timeout": CONNECT_TIMEOUT, "charset": "utf8mb4"}
+        _share_pymysql_default_tls_context()
     try:
         engine = create_engine(parsed, poolclass=NullPool, connect_args=args)
     except (NoSuchModuleError, ArgumentError, ImportError) as exc:
@@ -112,6 +113,32 @@ def connect(url: str, *, must_exist: bool = True) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _tolerant_sqlite_text)
     return engine
+
+
+def _share_pymysql_default_tls_context() -> None:
+    """PyMySQL's default is TLS when the server offers it, verifying nothing.
+    For that it builds a new SSL context on every connection, loading the
+    system's CA store it will not use: 28 ms of CPU per connection, four times
+    in a --fix run. Build that one context once; an SSLContext serves any
+    number of sockets. Contexts for explicit ssl options are left alone."""
+    try:
+        from pymysql.connections import Connection
+    except ImportError:
+        return
+    build = getattr(Connection, "_create_ssl_ctx", None)
+    if build is None or getattr(build, "shared_default", False):
+        return
+    made: list = []
+
+    def create_ssl_ctx(self, sslp):
+        if isinstance(sslp, dict) and not sslp:
+            if not made:
+                made.append(build(self, sslp))
+            return made[0]
+        return build(self, sslp)
+
+    create_ssl_ctx.shared_default = True
+    Connection._create_ssl_ctx = create_ssl_ctx
 
 
 def _tolerant_sqlite_text(dbapi_connection, _record) -> None:
