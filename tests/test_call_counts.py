@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ import pytest
 from callcount import CountingProxy, HttpRequests, MysqlCommands
 from sqlalchemy import text
 
+from decnet_audit import database
 from fleetkit import CI, IMAGE, decky_config, now, run_cli, unique, write_state
 
 HERE = Path(__file__).parent
@@ -243,3 +245,19 @@ def test_fix_writes_in_batches_not_row_by_row(sized, fleet, engine_proxy, db, tm
     sql = shapes(statements, db.engine.url.database or "")
     same_at_both_sizes(("fix", db.kind), n, sql)
     assert engine_proxy.take() == LISTING  # the re-audit reuses the listing
+
+
+@pytest.mark.mariadb
+def test_mariadb_connections_share_one_tls_context(mariadb_db, monkeypatch):
+    """PyMySQL's default (TLS if offered) loaded the CA store for every
+    connection; a --fix run opens four."""
+    made = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context",
+                        lambda *a, **k: made.append(1) or real(*a, **k))
+    for _ in range(4):
+        engine = database.connect(mariadb_db.url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    assert len(made) <= 1  # none if an earlier test of this process built it
