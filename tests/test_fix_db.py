@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -263,9 +264,12 @@ def test_reconciler_write_between_audit_and_fix_is_a_conflict_not_clobbered(host
                     env=host.env)
     try:
         paused.wait_paused()
-        # DECNET's reconciler, committing row by row, as it does.
+        # DECNET's reconciler, committing row by row, as it does. Its
+        # updated_at is later than the setup's: timestamps have one-second
+        # resolution, and an equal one would make the conflict text flaky.
         host.db.execute("UPDATE fleet_deckies SET state = 'pending', updated_at = :t "
-                        "WHERE host_uuid = 'local' AND name = :n", t=now(), n=n["degraded"])
+                        "WHERE host_uuid = 'local' AND name = :n",
+                        t=now() + timedelta(seconds=5), n=n["degraded"])
         reconciled = host.row(n["degraded"])
         run = paused.resume()
     finally:
