@@ -8,15 +8,16 @@ import os
 import sys
 import time
 
-from . import __version__, fixflow
+from . import __version__
 from .atomic import write_atomic
+from .config.policy import Policy, add_arguments
+from .config.selection import keyword_filter
 from .engine import Sources, audit, observe
 from .errors import UsageError
-from .locking import LockBusy
+from .fix import session
+from .fix.lock import LockBusy
+from .outcome import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_NO_RULES, EXIT_USAGE
 from .plugins import PluginError, load_reporters, load_rules, plugin_manager
-from .policy import Policy, add_arguments
-from .selection import keyword_filter
-from .summary import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_NO_RULES, EXIT_USAGE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,7 +65,7 @@ def build_parser(reporters) -> argparse.ArgumentParser:
     for r in reporters:
         out.add_argument(r.option, metavar="PATH", dest=_dest(r), help=r.help)
     add_arguments(p)
-    fixflow.add_arguments(p)
+    session.add_arguments(p)
     p.add_argument("--version", action="version", version=f"decnet-audit {__version__}")
     return p
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
     except LockBusy as exc:
         sys.stderr.write(f"decnet-audit: {exc}; nothing was written\n")
-        return fixflow.EXIT_NOT_APPLIED
+        return session.EXIT_NOT_APPLIED
     except KeyboardInterrupt:
         sys.stderr.write("decnet-audit: interrupted; the audit is incomplete\n")
         return EXIT_INCOMPLETE
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(argv: list[str]) -> int:
     if argv[:1] == ["undo"]:
-        from . import undo
+        from .fix import undo
 
         return undo.main(argv[1:])
     started = time.perf_counter()
@@ -124,7 +125,7 @@ def run(argv: list[str]) -> int:
     if args.list_rules:
         list_rules(rules, sys.stdout)
         return 0
-    fixflow.check_arguments(args)
+    session.check_arguments(args)
     if not rules:
         sys.stderr.write("decnet-audit: no rule selected\n")
         return EXIT_NO_RULES
@@ -139,7 +140,7 @@ def run(argv: list[str]) -> int:
         docker_snapshot=args.docker_snapshot, host_uuid=args.host_uuid,
     )
     # --fix holds its lock from before the sources are read to after the re-audit.
-    with fixflow.FixSession(args, sources, sys.stderr) as fix:
+    with session.FixSession(args, sources, sys.stderr) as fix:
         fleet = observe(sources)
         console.header(fleet, rules)
         result = audit(fleet, rules, keep=keep, on_rule=console.rule_done, started=started,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import database, dockerengine, statefile
 from .errors import SourceError
 from .model import (
     DB,
@@ -27,6 +26,8 @@ from .model import (
     SourceStatus,
 )
 from .rule import Rule
+from .sources import database, statefile
+from .sources import docker as dockerengine
 
 ANY_DECKY = "*"  # the decky of a check that could not run at all
 

@@ -206,7 +206,7 @@ class AuditResult:
     interrupted: bool = False
     deselected: int = 0  # checks that -k left out
     rule_seconds: dict[str, float] = field(default_factory=dict)  # time each rule took
-    # What became of each configured waiver (decnet_audit.waivers.WaiverStatus)
+    # What became of each configured waiver (decnet_audit.config.waivers.WaiverStatus)
     waivers: list[Any] = field(default_factory=list)
 
     @property

@@ -56,10 +56,10 @@ class _AuditSession:
         # --decnet-audit must not pay for docker or SQLAlchemy.
         import os
 
+        from .config.policy import Policy
         from .engine import Sources, audit, observe
         from .errors import UsageError
         from .plugins import PluginError, load_rules, plugin_manager
-        from .policy import Policy
 
         try:
             all_rules = load_rules(plugin_manager())

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fleetkit import IMAGE, MYSQL_SERVER_URL, Database, decky_config, now, write_state  # noqa: E402
+from kit.fleet import IMAGE, MYSQL_SERVER_URL, Database, decky_config, now, write_state  # noqa: E402
 
 MYSQL_URL = MYSQL_SERVER_URL
 

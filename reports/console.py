@@ -7,8 +7,8 @@ import shutil
 from typing import TextIO
 
 from decnet_audit.model import DRIFT, ERROR, PASSED, WAIVED, AuditResult, Check, Fleet
+from decnet_audit.outcome import summary_line
 from decnet_audit.rule import Rule
-from decnet_audit.summary import summary_line
 from decnet_audit.text import visible
 
 _LETTER = {PASSED: ".", DRIFT: "F", ERROR: "E", WAIVED: "s"}

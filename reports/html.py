@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from decnet_audit import __version__
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import OUTCOMES, PASSED, AuditResult, Check, RuleInfo
+from decnet_audit.outcome import exit_code
 from decnet_audit.reporter import Reporter
-from decnet_audit.summary import exit_code
 from decnet_audit.text import visible
 
-from .checks import fix_text, grouped, problems_first, value_text, verdict
+from .describe import fix_text, grouped, problems_first, value_text, verdict
 
 TEMPLATE = "report.html.j2"
 # Problems are laid out in tables of this many checks, each skipped by the

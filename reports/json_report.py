@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import AuditResult
+from decnet_audit.outcome import summary
 from decnet_audit.reporter import Reporter
-from decnet_audit.summary import summary
 from decnet_audit.text import visible
 
 SCHEMA_VERSION = 1

@@ -22,7 +22,7 @@ from decnet_audit.model import DRIFT, ERROR, WAIVED, AuditResult, Check, RuleInf
 from decnet_audit.reporter import Reporter
 from decnet_audit.text import visible
 
-from .checks import RuleGroup, error_kind, fix_text, grouped, value_text
+from .describe import RuleGroup, error_kind, fix_text, grouped, value_text
 
 SUITES_NAME = "decnet-audit"
 

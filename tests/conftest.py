@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from fleetkit import CI, IMAGE, MYSQL_SERVER_URL, Database, DockerFleet
+from kit.fleet import CI, IMAGE, MYSQL_SERVER_URL, Database, DockerFleet
 
 
 def unavailable(what: str, why: str):

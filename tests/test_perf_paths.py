@@ -14,10 +14,10 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from decnet_audit.dockerengine import _from_api, parse_listing
 from decnet_audit.model import Check, Decky, Row
 from decnet_audit.reports import json_report
 from decnet_audit.rules import config_drift, duplicate_ip
+from decnet_audit.sources.docker import _from_api, parse_listing
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3),
                     st.sampled_from([0.0, -0.0, 1.0, 2.5]), st.text(max_size=4))

@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
-from decnet_audit.hookspecs import hookimpl
-from decnet_audit.model import STATE
-from decnet_audit.rule import Rule
+from decnet_audit import STATE, Rule, hookimpl
 
 ENV = "DECNET_AUDIT_ALLOWED_SERVICES"
 

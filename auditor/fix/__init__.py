@@ -1,0 +1,2 @@
+"""``--fix`` and ``undo``: planning changes, writing them (one journaled
+transaction), removing containers, and putting a journal back."""

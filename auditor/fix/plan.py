@@ -1,0 +1,285 @@
+"""``--fix``: from findings to changes, and the engine's guards on them.
+
+Rules only *describe* a change (:class:`decnet_audit.rule.Change`); this
+module decides whether it may happen and turns it into whole-row writes:
+
+* **scope**: a change aimed at another host's row, at the row's key, at an
+  unknown column, or at a container that is not DECNET's is refused, and
+  reported, here, whatever rule asked for it;
+* **observation**: no fix runs when the state file was not read, and a rule's
+  fix does not run when a source of its ``needs`` or ``fix_needs`` was not
+  read (it would write a guess);
+* **safety**: unsafe fixes need ``--unsafe-fixes``; removing a container is
+  always unsafe; deleting rows or removing containers of a host whose state
+  file lists no decky (missing, empty, or another host's) needs
+  ``--allow-empty-state`` as well;
+* **one change per row**: fixes of several rules on one row merge into one
+  update, and contradicting ones are refused.
+
+Applying the plan is :func:`decnet_audit.fix.apply.apply_plan`.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..model import DB, DOCKER, STATE, AuditResult, Container, Finding, Fleet
+from ..rule import CONTAINER, FLEET_TABLE, NOW, Change, Rule
+from .sql import KEY, NONKEY, Image, image
+
+FIXED, SKIPPED, CONFLICT, REFUSED, PLANNED = "fixed", "skipped", "conflict", "refused", "planned"
+DECKY_LABEL = "decnet.fleet.decky"
+_WORST = {REFUSED: 4, CONFLICT: 3, SKIPPED: 2, PLANNED: 1, FIXED: 0}
+_SOURCE_NAME = {STATE: "the state file", DB: "the database", DOCKER: "Docker"}
+
+
+@dataclass
+class Options:
+    unsafe: bool = False  # --unsafe-fixes
+    allow_empty_state: bool = False  # --allow-empty-state
+    live_docker: bool = True  # False when Docker was read from a snapshot
+
+
+@dataclass
+class Planned:
+    """One row or container to change, and the findings it answers."""
+
+    target: str
+    op: str
+    name: str
+    findings: list[Finding]
+    rules: list[str]
+    values: dict[str, Any] = field(default_factory=dict)
+    before: Image | None = None  # the row the audit saw
+    after: Image | None = None  # the row to leave (NOW already resolved)
+    container: Container | None = None
+    status: str | None = None
+    detail: str | None = None
+
+    def describe(self) -> str:
+        if self.target == CONTAINER:
+            return f"remove container {self.name}"
+        host = (self.before or self.after or {}).get("host_uuid")
+        return f"{self.op} row ({host}, {self.name})"
+
+
+@dataclass
+class Plan:
+    now: datetime
+    changes: list[Planned]
+    findings: list[Finding]  # every finding of the audit, with its fix status
+
+    @property
+    def rows(self) -> list[Planned]:
+        return [p for p in self.changes if p.target == FLEET_TABLE and p.status is None]
+
+    @property
+    def containers(self) -> list[Planned]:
+        return [p for p in self.changes if p.target == CONTAINER and p.status is None]
+
+
+def write_time() -> datetime:
+    # Naive UTC like DECNET; whole seconds, because MariaDB's DATETIME keeps
+    # no fraction and the journal must hold exactly what the row holds.
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def mark(finding: Finding, status: str, detail: str) -> None:
+    """Give ``finding`` ``status`` unless it already has a worse one."""
+    if finding.fix_status is None or _WORST[status] > _WORST[finding.fix_status]:
+        finding.fix_status, finding.fix_detail = status, detail
+    finding.fixed = finding.fix_status == FIXED
+
+
+def plan(result: AuditResult, fleet: Fleet, rules: list[Rule], options: Options,
+         now: datetime | None = None) -> Plan:
+    """Ask each rule for the changes that converge its findings and keep
+    those the guards allow. Nothing is written."""
+    now = now or write_time()
+    by_id = {r.id: r for r in rules}
+    wanted: dict[tuple[str, str], list[tuple[Change, Finding]]] = defaultdict(list)
+    findings = result.findings
+    for finding in findings:
+        finding.fix_status = finding.fix_detail = None
+        finding.fixed = False
+        changes = _changes_for(finding, by_id.get(finding.rule), fleet, options)
+        for change in changes:
+            wanted[(change.target, change.name)].append((change, finding))
+    planned = [p for key in sorted(wanted) if (p := _merge(wanted[key], fleet, now))]
+    _guard_empty_state(planned, fleet, options)
+    for p in planned:
+        for f in p.findings:
+            if p.status is not None:
+                mark(f, p.status, p.detail or "")
+    return Plan(now, planned, findings)
+
+
+def _changes_for(finding: Finding, rule: Rule | None, fleet: Fleet,
+                 options: Options) -> list[Change]:
+    """The rule's changes for one finding, once every guard that does not
+    need the other findings has let them through; [] with the finding marked
+    otherwise."""
+    if finding.waived:
+        mark(finding, SKIPPED, f"waived ({finding.waiver_reason}): not fixed")
+        return []
+    if rule is None or rule.fix_safety is None or not finding.fixable:
+        mark(finding, SKIPPED, "report only: no fix from this host")
+        return []
+    if not fleet.observed(STATE):
+        mark(finding, SKIPPED, f"no fix runs: the state file was not read "
+                               f"({fleet.sources[STATE].detail})")
+        return []
+    missing = [s for s in (*rule.needs, *rule.fix_needs) if not fleet.observed(s)]
+    if missing:
+        why = "; ".join(f"{_SOURCE_NAME.get(s, s)} was not read ({fleet.sources[s].detail})"
+                        if s in fleet.sources else f"{s} was not read" for s in missing)
+        mark(finding, SKIPPED, f"not fixed: {why}; the fix would write a guess")
+        return []
+    if rule.fix_safety != "safe" and not options.unsafe:
+        mark(finding, SKIPPED, "unsafe fix: pass --unsafe-fixes to apply it "
+                               f"(see decnet-audit --list-rules; {rule.id}'s documentation)")
+        return []
+    try:
+        changes = list(rule.fix(finding, fleet) or ())
+    except Exception as exc:  # noqa: BLE001 - a broken fix must not sink the others
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        mark(finding, SKIPPED, f"the rule's fix crashed: {tb}")
+        return []
+    if not changes:
+        mark(finding, SKIPPED, "the rule proposed no change")
+        return []
+    for change in changes:
+        why = _refusal(change, fleet, options)
+        if why is not None:
+            status, detail = why
+            mark(finding, status, detail)
+            return []  # all of a finding's changes, or none of them
+    return changes
+
+
+def _refusal(change: Change, fleet: Fleet, options: Options) -> tuple[str, str] | None:
+    """The scope guard: why ``change`` may not be applied from this host."""
+    local = fleet.host_uuid
+    if not isinstance(change, Change):
+        return REFUSED, f"refused: the rule returned {type(change).__name__}, not a Change"
+    if change.host_uuid != local:
+        return REFUSED, (f"refused: the change targets host {change.host_uuid!r} "
+                         f"({change.target} {change.name}); every write is bound to this host "
+                         f"({local!r}); host {change.host_uuid!r} must act itself")
+    if change.target == CONTAINER:
+        return _container_refusal(change, fleet, options)
+    if change.target != FLEET_TABLE:
+        return REFUSED, f"refused: unknown target {change.target!r}"
+    if change.op not in ("insert", "update", "delete"):
+        return REFUSED, f"refused: unknown operation {change.op!r} on fleet_deckies"
+    bad = sorted(set(change.values) - set(NONKEY))
+    if bad:
+        what = "the row's key cannot change" if set(bad) & set(KEY) else "unknown columns"
+        return REFUSED, f"refused: {what} ({', '.join(bad)})"
+    if change.op != "delete" and not _encodable(change.values):
+        return SKIPPED, "not fixed: a value is not valid UTF-8 text"
+    row = fleet.local_rows.get(change.name)
+    if change.op == "insert":
+        if row is not None:
+            return REFUSED, f"refused: insert of ({local}, {change.name}), but the audit saw it"
+        for col in ("services", "state"):
+            if change.values.get(col) is None:
+                return SKIPPED, f"not fixed: no value for {col} (NOT NULL): it would be a guess"
+    elif row is None:
+        return REFUSED, f"refused: {change.op} of ({local}, {change.name}), a row the audit " \
+                        f"did not see"
+    elif not _encodable(image(row)):
+        return SKIPPED, "not fixed: the row holds text that is not valid UTF-8; fix it by hand"
+    return None
+
+
+def _container_refusal(change: Change, fleet: Fleet, options: Options) -> tuple[str, str] | None:
+    if change.op != "remove":
+        return REFUSED, f"refused: unknown operation {change.op!r} on a container"
+    if not options.unsafe:
+        return SKIPPED, "unsafe fix: removing a container needs --unsafe-fixes"
+    if not options.live_docker:
+        return SKIPPED, "not fixed: Docker was read from a snapshot; containers are only " \
+                        "removed from a live engine"
+    c = fleet.containers_by_name.get(change.name)
+    if c is None:
+        return REFUSED, f"refused: no container {change.name} was observed"
+    if change.values.get("id") not in (None, c.id):
+        return REFUSED, f"refused: container {change.name} is not the one observed"
+    if DECKY_LABEL not in c.labels:
+        return REFUSED, f"refused: container {change.name} has no {DECKY_LABEL} label, so it " \
+                        f"may not be DECNET's; remove it by hand"
+    return None
+
+
+def _encodable(values: dict[str, Any]) -> bool:
+    try:
+        for v in values.values():
+            if isinstance(v, str):
+                v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _merge(wanted: list[tuple[Change, Finding]], fleet: Fleet, now: datetime) -> Planned | None:
+    """One planned change per row or container from every rule's wish for it."""
+    first = wanted[0][0]
+    findings = list({id(f): f for _c, f in wanted}.values())  # findings are unhashable
+    rules = sorted({f.rule for f in findings})
+    p = Planned(first.target, first.op, first.name, findings, rules)
+    ops = {c.op for c, _f in wanted}
+    if len(ops) > 1:
+        p.status, p.detail = REFUSED, (f"refused: contradicting fixes on {first.name} "
+                                       f"({' vs '.join(sorted(ops))} from {', '.join(rules)})")
+        return p
+    values: dict[str, Any] = {}
+    for change, _finding in wanted:
+        for col, value in change.values.items():
+            if col in values and values[col] != value:
+                p.status, p.detail = REFUSED, (f"refused: fixes on {first.name} disagree on "
+                                               f"{col} ({', '.join(rules)})")
+                return p
+            values[col] = value
+    p.values = values
+    if first.target == CONTAINER:
+        p.container = fleet.containers_by_name[first.name]
+        return p
+    resolved = {k: (now if v is NOW else v) for k, v in values.items()}
+    row = fleet.local_rows.get(first.name)
+    p.before = image(row) if row is not None else None
+    if first.op == "insert":
+        p.after = {c: None for c in (*KEY, *NONKEY)}
+        p.after.update(host_uuid=fleet.host_uuid, name=first.name, **resolved)
+        p.after["updated_at"] = now
+    elif first.op == "update":
+        if all(p.before[c] == v for c, v in resolved.items()):
+            p.status, p.detail = SKIPPED, "the row already holds these values"
+            return p
+        p.after = {**p.before, **resolved, "updated_at": now}
+    return p
+
+
+def _guard_empty_state(planned: list[Planned], fleet: Fleet, options: Options) -> None:
+    # With no decky for this host in the state file, every row of the host
+    # looks DB-only and every DECNET container an orphan: a missing or wrong
+    # --state must not empty the host.
+    doomed = [p for p in planned if p.op in ("delete", "remove") and p.status is None]
+    if not doomed or fleet.local_deckies or options.allow_empty_state:
+        return
+    src = fleet.sources.get(STATE)
+    where = f" ({src.where}: {src.detail})" if src else ""
+    rows = sum(1 for p in doomed if p.op == "delete")
+    what = " and ".join(part for part in (
+        f"{rows} row{'s' if rows != 1 else ''}" if rows else "",
+        f"{len(doomed) - rows} container{'s' if len(doomed) - rows != 1 else ''}"
+        if len(doomed) > rows else "") if part)
+    for p in doomed:
+        p.status, p.detail = REFUSED, (
+            f"refused: the state file{where} lists no decky for host {fleet.host_uuid!r}, so "
+            f"this run would remove {what} of it; if nothing is deployed, pass "
+            f"--allow-empty-state")

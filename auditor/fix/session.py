@@ -1,0 +1,233 @@
+"""The ``--fix`` options and what they do to one command-line run.
+
+``--fix`` holds the fix lock from before the sources are read until the
+re-audit is done, so that concurrent runs are serialized and each fixes
+what it saw. Exit codes under ``--fix``: 0 the re-audit found no unwaived
+drift; 1 drift remains (skipped, refused, conflicting or report-only
+findings); 2 the audit or re-audit is incomplete; 3 internal error;
+4 usage error; 6 nothing was written because another run held the lock,
+the transaction failed (rolled back) or the journal could not be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import SourceError, UsageError
+from ..model import AuditResult, Fleet
+from ..outcome import summary_line
+from ..rule import CONTAINER, Rule
+from ..text import visible
+from . import faults, journal
+from .apply import FixRun, apply_plan, reobserve, verify
+from .lock import FixLock
+from .plan import CONFLICT, REFUSED, SKIPPED, Options, Plan, plan
+from .show import container_lines, heading, row_diff
+
+EXIT_NOT_APPLIED = 6
+LOCK_TIMEOUT = 30.0  # seconds a --fix waits for another one to finish
+_SHOW_LEFT = 20  # remaining findings listed after the re-audit
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("fixing (see --list-rules for which fixes are safe)")
+    g.add_argument("--fix", action="store_true",
+                   help="apply the safe fixes, in one transaction, then audit again")
+    g.add_argument("--unsafe-fixes", action="store_true",
+                   help="with --fix: apply the unsafe fixes too (deleting rows, removing "
+                        "containers)")
+    g.add_argument("--dry-run", action="store_true",
+                   help="with --fix: print each change (row before and after), write nothing")
+    g.add_argument("--diff", action="store_true",
+                   help="print the changes --fix would make, write nothing (--fix --dry-run)")
+    g.add_argument("--journal", metavar="PATH",
+                   help="with --fix: write the journal (before/after of every changed row, "
+                        "for `decnet-audit undo`) to PATH (default: $DECNET_AUDIT_JOURNAL_DIR "
+                        "or ~/.local/state/decnet-audit/journal/)")
+    g.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=LOCK_TIMEOUT,
+                   help=f"with --fix: wait this long for another --fix or undo to finish "
+                        f"(default {LOCK_TIMEOUT:g})")
+    g.add_argument("--allow-empty-state", action="store_true",
+                   help="with --fix --unsafe-fixes: allow deleting rows and removing containers "
+                        "when the state file lists no decky for this host (missing or empty)")
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    fixing = args.fix or args.diff
+    for flag, given in (("--unsafe-fixes", args.unsafe_fixes), ("--dry-run", args.dry_run),
+                        ("--journal", args.journal), ("--allow-empty-state",
+                                                      args.allow_empty_state)):
+        if given and not fixing:
+            raise UsageError(f"{flag} needs --fix")
+    if args.journal and (args.dry_run or args.diff):
+        raise UsageError("--journal: a dry run writes nothing, not even a journal")
+    if args.lock_timeout < 0:
+        raise UsageError("--lock-timeout must be 0 or more seconds")
+    if fixing and getattr(args, "write_baseline", None):
+        raise UsageError("--write-baseline records drift as accepted; it cannot be combined "
+                         "with --fix")
+
+
+class FixSession:
+    """One run's fixing: the lock (``with``), then :meth:`run` after the audit."""
+
+    def __init__(self, args: argparse.Namespace, sources, err: TextIO,
+                 env: os._Environ | dict = os.environ):
+        self.args, self.sources, self.err, self.env = args, sources, err, env
+        self.enabled = bool(args.fix or args.diff)
+        self.dry_run = bool(args.dry_run or args.diff)
+        self.fault = faults.from_env(env)
+        self.lock_error: str | None = None
+        self.code: int | None = None  # the exit code, once the fix decided it
+        self._lock: FixLock | None = None
+
+    def __enter__(self) -> FixSession:
+        if not self.enabled or self.dry_run:
+            return self
+        lock = FixLock(self.sources.db_url, self.sources.host_uuid, self.args.lock_timeout,
+                       on_wait=lambda msg: self.err.write(f"decnet-audit: {msg}\n"))
+        try:
+            lock.__enter__()
+            self._lock = lock
+        except SourceError as exc:
+            # The audit will say the database cannot be read; nothing is fixed.
+            self.lock_error = str(exc)
+        self.fault("lock-held")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._lock is not None:
+            self._lock.__exit__(*exc)
+            self._lock = None
+
+    def run(self, fleet: Fleet, result: AuditResult, rules: list[Rule], console,
+            reaudit: Callable[[Fleet], AuditResult], exit_code: Callable[[AuditResult], int]
+            ) -> None:
+        """Plan, show or apply, re-audit. Sets each finding's fix status and
+        :attr:`code` (None: the audit's own exit code stands)."""
+        if not self.enabled:
+            return
+        options = Options(unsafe=self.args.unsafe_fixes,
+                          allow_empty_state=self.args.allow_empty_state,
+                          live_docker=self.sources.docker_snapshot is None)
+        the_plan = plan(result, fleet, rules, options)
+        if result.interrupted:
+            self._skip_all(the_plan, "the audit was interrupted: nothing is fixed")
+        elif self.lock_error is not None:
+            self._skip_all(the_plan, f"cannot take the fix lock: {self.lock_error}")
+        out = Printer(console)
+        if self.dry_run:
+            out.preview(the_plan)
+            for p in the_plan.rows + the_plan.containers:
+                for f in p.findings:
+                    if f.fix_status is None:
+                        f.fix_status, f.fix_detail = "planned", f"dry run: would {p.describe()}"
+            return
+        path = Path(self.args.journal) if self.args.journal else \
+            journal.default_path(self.env, fleet.host_uuid, "fix")
+        busy = max(self.args.lock_timeout, 5.0)
+        run = apply_plan(the_plan, fleet, db_url=self.sources.db_url, journal_path=path,
+                         docker_host=self.sources.docker_host, fault=self.fault,
+                         busy_timeout=busy)
+        after = None
+        if run.applied:
+            t0 = time.perf_counter()
+            boxes = any(p.target == CONTAINER for p in run.applied)
+            fresh = reobserve(fleet, self.sources.db_url, self.sources.docker_host, boxes)
+            after = reaudit(fresh)
+            after.duration = time.perf_counter() - t0
+            verify(the_plan, after)
+        out.outcome(run, after)
+        if self.lock_error is not None:
+            console.line(f"no fix: cannot take the fix lock: {visible(self.lock_error)}", "red")
+        if run.aborted is not None:
+            self.code = EXIT_NOT_APPLIED
+        elif after is not None:
+            self.code = exit_code(after)
+
+    @staticmethod
+    def _skip_all(the_plan: Plan, why: str) -> None:
+        for p in the_plan.changes:
+            if p.status is None:
+                p.status, p.detail = SKIPPED, why
+                for f in p.findings:
+                    f.fix_status, f.fix_detail, f.fixed = SKIPPED, why, False
+
+
+class Printer:
+    """The fix section of the console output."""
+
+    def __init__(self, console):
+        self.c = console
+
+    def preview(self, the_plan: Plan) -> None:
+        todo = the_plan.rows + the_plan.containers
+        self.c.line()
+        self.c.rule_line("fix preview (dry run: nothing written)", colour="bold")
+        for p in todo:
+            host = (p.before or p.after or {}).get("host_uuid", "")
+            self.c.line(heading(p.target, p.op, host, p.name, p.rules))
+            lines = container_lines(_container_seen(p)) if p.target == CONTAINER \
+                else row_diff(p.before, p.after)
+            for line in lines:
+                colour = {"-": "red", "+": "green"}.get(line[:1])
+                self.c.line("    " + line, colour)
+        ops = Counter(p.op for p in todo)
+        held = self._not_planned(the_plan)
+        self.c.line(f"{len(todo)} change{'s' if len(todo) != 1 else ''} planned"
+                    + (f" ({_counted(ops)})" if ops else "")
+                    + (f"; {held}" if held else "") + "; nothing written")
+
+    def outcome(self, run: FixRun, after: AuditResult | None) -> None:
+        self.c.line()
+        self.c.rule_line("fix", colour="bold")
+        for p in run.plan.changes:
+            if p.status in (CONFLICT, REFUSED) or (p.status == SKIPPED and run.aborted is None):
+                self.c.line(f"{p.status}: {visible(p.describe())}: {visible(p.detail)}",
+                            "yellow" if p.status == SKIPPED else "red")
+        if run.aborted is not None:
+            self.c.line(f"fix aborted: {visible(run.aborted)}", "red")
+            if run.journal is not None:
+                self.c.line(f"journal (commit outcome unknown): {run.journal}", "red")
+            return
+        ops = Counter(p.op for p in run.applied)
+        held = self._not_planned(run.plan)
+        if run.applied:
+            self.c.line(f"applied {len(run.applied)} change{'s' if len(run.applied) != 1 else ''}"
+                        f" ({_counted(ops)}) in one transaction; journal: {run.journal}", "green")
+            self.c.line(f"undo with: decnet-audit undo {run.journal}")
+            if held:
+                self.c.line(f"not fixed: {held} (each finding below says why)", "yellow")
+        else:
+            self.c.line("nothing written" + (f" ({held})" if held else ""))
+        if after is not None:
+            left = [f for f in after.findings if not f.waived]
+            self.c.line(f"re-audit after the fix: {summary_line(after)}",
+                        "red" if left else "green")
+            for f in left[:_SHOW_LEFT]:
+                self.c.line(f"  still: {f.rule}::{visible(f.decky)} - {visible(f.message)}"
+                            [: self.c.width * 2], "red")
+            if len(left) > _SHOW_LEFT:
+                self.c.line(f"  ... and {len(left) - _SHOW_LEFT} more")
+
+    @staticmethod
+    def _not_planned(the_plan: Plan) -> str:
+        by = Counter(f.fix_status for f in the_plan.findings
+                     if f.fix_status in (SKIPPED, REFUSED, CONFLICT))
+        return ", ".join(f"{n} finding{'s' if n != 1 else ''} {s}" for s, n in sorted(by.items()))
+
+
+def _container_seen(p) -> dict:
+    c = p.container
+    return {"name": c.name, "id": c.id, "state": c.state,
+            "labels": ",".join(f"{k}={v}" for k, v in sorted(c.labels.items()))}
+
+
+def _counted(ops: Counter) -> str:
+    return ", ".join(f"{n} {op}{'s' if n != 1 else ''}" for op, n in sorted(ops.items()))

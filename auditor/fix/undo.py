@@ -1,0 +1,174 @@
+"""``decnet-audit undo JOURNAL``: put back the before-images of a fix.
+
+The same guards as ``--fix``: only the journal's own host may undo it (and
+every statement is bound to the local host), only on the database it was
+written for, under the same lock, in one transaction, and each row only if
+it is still exactly what the fix left (otherwise it is a conflict and left
+alone). An undo writes a journal of its own, so it can be undone in turn.
+
+Exit codes: 0 every row is as before the fix; 1 something could not be put
+back (a conflict, or a removed container, which no tool can bring back);
+4 the journal is unreadable or belongs to another host or database;
+6 nothing was written (lock held, transaction failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import SourceError, UsageError
+from ..outcome import EXIT_DRIFT, EXIT_OK
+from ..rule import FLEET_TABLE
+from ..sources.database import resolve_db_url
+from ..text import visible
+from . import faults, journal
+from .apply import database_label
+from .lock import FixLock, LockBusy
+from .session import EXIT_NOT_APPLIED, LOCK_TIMEOUT
+from .show import container_lines, heading, row_diff
+from .sql import Outcome, Write, WriteAborted, apply
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="decnet-audit undo",
+                description="Restore the rows a `decnet-audit --fix` (or undo) run changed, "
+                            "from its journal.",
+                epilog="exit codes: 0 all restored, 1 something could not be restored "
+                       "(conflict, removed container), 4 usage error (bad journal, other host "
+                       "or database), 6 nothing written (lock held, transaction failed)")
+    p.add_argument("journal", metavar="JOURNAL", help="the journal a --fix run printed")
+    p.add_argument("--db", metavar="URL",
+                   help="SQLAlchemy URL of DECNET's database (default: from DECNET_DB_* "
+                        "variables, else sqlite ./decnet.db); must be the journal's database")
+    p.add_argument("--host-uuid", metavar="ID",
+                   help="this host's uuid (default: $DECNET_HOST_UUID or 'local')")
+    p.add_argument("--dry-run", action="store_true", help="print what would be restored")
+    p.add_argument("--journal", dest="own_journal", metavar="PATH",
+                   help="where to write this undo's own journal")
+    p.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=LOCK_TIMEOUT,
+                   help=f"wait this long for a running --fix or undo (default {LOCK_TIMEOUT:g})")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    return p
+
+
+def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
+         env: os._Environ | dict | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    env = os.environ if env is None else env
+    args = build_parser().parse_args(argv)
+    source = journal.read(Path(args.journal))
+    local = args.host_uuid or env.get("DECNET_HOST_UUID") or "local"
+    url = resolve_db_url(args.db, env)
+    if source.host_uuid != local:
+        raise UsageError(f"refused: journal {args.journal} was written by host "
+                         f"{source.host_uuid!r}; this host is {local!r} (--host-uuid). "
+                         f"Only host {source.host_uuid!r} may undo it")
+    if database_label(url) != source.database:
+        raise UsageError(f"journal {args.journal} is for database {source.database}, not "
+                         f"{database_label(url)}; pass --db with the journal's database")
+
+    if source.status != journal.COMMITTED:
+        out.write(f"note: {args.journal} is {source.status!r}: its COMMIT may not have happened; "
+                  f"only rows still holding its after-image are restored\n")
+    writes, lines = [], []
+    for e in source.entries:
+        if e.target != FLEET_TABLE or not e.undoable:
+            lines.append(("not undoable", e, "a removed container cannot be brought back"))
+        elif e.host_uuid != local:
+            lines.append(("refused", e, f"row of host {e.host_uuid!r}; this host is {local!r}"))
+        else:
+            writes.append(Write(e.name, e.after, e.before, tag=e))
+
+    if args.dry_run:
+        _preview(writes, source, local, out)
+        for status, e, why in lines:
+            out.write(f"{status}: {e.target} {visible(e.name)}: {why}\n")
+        out.write(f"{len(writes)} row{'s' if len(writes) != 1 else ''} to restore; nothing "
+                  f"written\n")
+        return EXIT_OK
+
+    fault = faults.from_env(env)
+    path = Path(args.own_journal) if args.own_journal else \
+        journal.default_path(env, local, "undo")
+    own = journal.Journal("undo", local, source.database, path, undoes=str(args.journal))
+
+    def before_commit(outcome: Outcome) -> None:
+        own.entries = [journal.Entry(FLEET_TABLE, w.op, local, w.name, w.tag.rules,
+                                     before=before, after=after)
+                       for w, before, after in outcome.applied]
+        if own.entries:
+            own.write()
+
+    outcome = Outcome()
+    try:
+        with FixLock(url, local, args.lock_timeout,
+                     on_wait=lambda msg: err.write(f"decnet-audit: {msg}\n")):
+            if writes:
+                outcome = apply(url, local, writes, before_commit=before_commit, fault=fault,
+                                busy_timeout=max(args.lock_timeout, 5.0))
+    except LockBusy as exc:
+        err.write(f"decnet-audit: {exc}; nothing was written\n")
+        return EXIT_NOT_APPLIED
+    except SourceError as exc:
+        err.write(f"decnet-audit: undo: cannot use the database {source.database}: {exc}; "
+                  f"nothing was written\n")
+        return EXIT_NOT_APPLIED
+    except WriteAborted as exc:
+        if own.path.exists() and not exc.uncertain:
+            own.path.unlink()
+        err.write(f"decnet-audit: undo aborted: {exc}\n")
+        return EXIT_NOT_APPLIED
+    except OSError as exc:
+        err.write(f"decnet-audit: undo aborted: cannot write its journal {path}: "
+                  f"{exc.strerror or exc}; nothing was written\n")
+        return EXIT_NOT_APPLIED
+    if own.entries:
+        own.status = journal.COMMITTED
+        try:
+            own.write()
+        except OSError:
+            pass  # the prepared copy already holds every image
+
+    for w, _before, _after in outcome.applied:
+        lines.append(("restored", w.tag, _restored(w)))
+    for w in outcome.already:
+        lines.append(("already", w.tag, "already as before the fix; nothing written"))
+    for w, current in outcome.conflicts:
+        lines.append(("conflict", w.tag, "changed since the fix; left as it is"
+                      if current is not None else "deleted since the fix; not re-created"))
+    counts = Counter(status for status, _e, _why in lines)
+    for status, e, why in lines:
+        if not args.quiet or status in ("conflict", "refused", "not undoable"):
+            host = f"({visible(e.host_uuid)}, {visible(e.name)})"
+            out.write(f"{status}: {e.target} {host}: {why}\n")
+    out.write(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to undo")
+    out.write(f"; undo journal: {own.path}\n" if own.entries else "\n")
+    bad = counts["conflict"] + counts["refused"] + counts["not undoable"]
+    return EXIT_DRIFT if bad else EXIT_OK
+
+
+def _restored(w: Write) -> str:
+    return {"insert": "re-inserted the deleted row", "delete": "deleted the inserted row",
+            "update": "row put back as before the fix"}[w.op]
+
+
+def _preview(writes: list[Write], source: journal.Journal, local: str, out: TextIO) -> None:
+    for w in writes:
+        out.write(heading(FLEET_TABLE, w.op, local, w.name, w.tag.rules) + "\n")
+        for line in row_diff(w.expect, w.new):
+            out.write("    " + line + "\n")
+    for e in source.entries:
+        if e.target != FLEET_TABLE:
+            out.write(heading(e.target, "(cannot undo) remove", local, e.name, e.rules) + "\n")
+            for line in container_lines(e.before or {}):
+                out.write("    " + line + "\n")

@@ -1,0 +1,205 @@
+"""Reading ``fleet_deckies`` (and ``swarm_hosts``) from DECNET's database.
+
+DECNET talks to its database through async drivers; the auditor maps those
+URLs to their synchronous twins. It never creates, alters or migrates a
+table: a database without ``fleet_deckies`` is a source error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from ..errors import SourceError, UsageError
+from ..model import Row
+
+COLUMNS = (
+    "host_uuid", "name", "services", "decky_config", "decky_ip", "state",
+    "last_error", "compose_hash", "last_seen", "updated_at",
+)
+_SYNC_DRIVERS = {
+    "mysql": "mysql+pymysql", "mysql+asyncmy": "mysql+pymysql",
+    "mysql+aiomysql": "mysql+pymysql", "mariadb": "mysql+pymysql",
+    "mariadb+asyncmy": "mysql+pymysql", "mariadb+aiomysql": "mysql+pymysql",
+    "mariadb+pymysql": "mysql+pymysql", "sqlite+aiosqlite": "sqlite",
+}
+CONNECT_TIMEOUT = 5  # seconds; an unreachable server must not hang a nightly job
+
+
+def resolve_db_url(arg: str | None, env: Mapping[str, str]) -> str:
+    """The URL as DECNET itself would pick it from its environment."""
+
+    def var(name: str, default: str) -> str:
+        # Set but empty (``DECNET_DB_PATH=``) is unset, as in a shell: an
+        # empty path would otherwise open an in-memory database.
+        return env.get(name) or default
+
+    if arg:
+        return arg
+    if env.get("DECNET_DB_URL"):
+        return env["DECNET_DB_URL"]
+    kind = var("DECNET_DB_TYPE", "sqlite").lower()
+    if kind not in ("sqlite", "mysql"):
+        # Falling back to SQLite would audit some other database in silence.
+        raise UsageError(f"DECNET_DB_TYPE={kind!r}: expected 'sqlite' or 'mysql'")
+    if kind == "mysql":
+        port = var("DECNET_DB_PORT", "3306")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise UsageError(f"DECNET_DB_PORT={port!r}: not a port number")
+        return URL.create(
+            "mysql+pymysql",
+            username=var("DECNET_DB_USER", "decnet"),
+            password=env.get("DECNET_DB_PASSWORD") or None,
+            host=var("DECNET_DB_HOST", "localhost"),
+            port=int(port),
+            database=var("DECNET_DB_NAME", "decnet"),
+        ).render_as_string(hide_password=False)
+    return "sqlite:///" + var("DECNET_DB_PATH", "decnet.db")
+
+
+def parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise SourceError(f"not a database URL: {mask(url)}") from exc
+    return parsed.set(drivername=_SYNC_DRIVERS.get(parsed.drivername, parsed.drivername))
+
+
+# Query parameters the MySQL drivers accept as a password (pymysql takes the
+# URL's query as connect() arguments): hidden like the URL's own password.
+_SECRET_PARAMS = frozenset({"password", "passwd", "pwd"})
+
+
+def mask(url: str | URL) -> str:
+    """The URL with its password hidden, safe to print or write to a report."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except (ArgumentError, ValueError):
+        return "<unparseable database URL>"
+    hidden = {k: "***" for k in parsed.query if k.lower() in _SECRET_PARAMS}
+    text = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+    return text.replace("=%2A%2A%2A", "=***")  # rendering quotes the stars
+
+
+def _secrets(parsed: URL) -> list[str]:
+    values = [parsed.password] if parsed.password else []
+    for key, value in parsed.query.items():
+        if key.lower() in _SECRET_PARAMS:
+            values.extend([value] if isinstance(value, str) else value)
+    return [str(v) for v in values if v]
+
+
+def connect(url: str, *, must_exist: bool = True) -> Engine:
+    parsed = parse_url(url)
+    args: dict = {}
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if must_exist and path and path != ":memory:" and not Path(path).exists():
+            # sqlite would silently create an empty file: never do that to a user.
+            raise SourceError("database file not found")
+        args = {"timeout": 5}
+    elif parsed.get_backend_name() == "mysql":
+        args = {"connect_timeout": CONNECT_TIMEOUT, "charset": "utf8mb4"}
+        _share_pymysql_default_tls_context()
+    try:
+        engine = create_engine(parsed, poolclass=NullPool, connect_args=args)
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
+        raise SourceError(f"unsupported database: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _tolerant_sqlite_text)
+    return engine
+
+
+def _share_pymysql_default_tls_context() -> None:
+    """PyMySQL's default is TLS when the server offers it, verifying nothing.
+    For that it builds a new SSL context on every connection, loading the
+    system's CA store it will not use: 28 ms of CPU per connection, four times
+    in a --fix run. Build that one context once; an SSLContext serves any
+    number of sockets. Contexts for explicit ssl options are left alone."""
+    try:
+        from pymysql.connections import Connection
+    except ImportError:
+        return
+    build = getattr(Connection, "_create_ssl_ctx", None)
+    if build is None or getattr(build, "shared_default", False):
+        return
+    made: list = []
+
+    def create_ssl_ctx(self, sslp):
+        if isinstance(sslp, dict) and not sslp:
+            if not made:
+                made.append(build(self, sslp))
+            return made[0]
+        return build(self, sslp)
+
+    create_ssl_ctx.shared_default = True
+    Connection._create_ssl_ctx = create_ssl_ctx
+
+
+def _tolerant_sqlite_text(dbapi_connection, _record) -> None:
+    # A name that is not valid UTF-8 must still be read (and shown escaped),
+    # not abort the whole audit; surrogateescape keeps the original bytes.
+    dbapi_connection.text_factory = _tolerant_text
+
+
+def _tolerant_text(b: bytes) -> str:
+    return b.decode("utf-8", "surrogateescape")
+
+
+def _select_all(conn, sql: str) -> list:
+    """Every row of ``sql``. On SQLite, text is first decoded by sqlite3 itself
+    (in C; a Python call per value costs 40,000 calls at 5,000 rows); only a
+    table holding text that is not UTF-8 makes that fail, and is then read
+    again with the tolerant decoder."""
+    raw = conn.connection.dbapi_connection
+    if getattr(raw, "text_factory", None) is not _tolerant_text:
+        return conn.execute(text(sql)).all()
+    raw.text_factory = str
+    try:
+        return conn.execute(text(sql)).all()
+    except OperationalError:
+        conn.rollback()  # "Could not decode to UTF-8": read it again, tolerantly
+    finally:
+        raw.text_factory = _tolerant_text
+    return conn.execute(text(sql)).all()
+
+
+def describe_error(exc: BaseException, url: str | URL) -> str:
+    """One line for an operator, with the password scrubbed."""
+    orig = getattr(exc, "orig", None) or exc
+    msg = " ".join(str(orig).split()) or type(orig).__name__
+    parsed = url if isinstance(url, URL) else None
+    if parsed is None:
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            parsed = None
+    for secret in _secrets(parsed) if parsed is not None else ():
+        msg = msg.replace(secret, "***")
+    return msg
+
+
+def read_fleet_table(url: str) -> tuple[list[Row], frozenset[str] | None]:
+    """All rows of ``fleet_deckies`` (every host's) and the enrolled swarm
+    hosts, or None when the database has no ``swarm_hosts`` table."""
+    engine = connect(url)
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if "fleet_deckies" not in tables:
+                raise SourceError("no fleet_deckies table (is this DECNET's database?)")
+            rows = [Row(*r) for r in _select_all(conn, f"SELECT {', '.join(COLUMNS)} "
+                                                      f"FROM fleet_deckies")]
+            hosts = None
+            if "swarm_hosts" in tables:
+                hosts = frozenset(u for (u,) in conn.execute(text("SELECT uuid FROM swarm_hosts")))
+    except SQLAlchemyError as exc:
+        raise SourceError(f"{describe_error(exc, engine.url)}") from exc
+    finally:
+        engine.dispose()
+    return rows, hosts

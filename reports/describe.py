@@ -1,0 +1,147 @@
+"""How the file reports (JUnit XML, HTML) group, name and describe checks.
+
+Both formats must agree on what a testcase is called and on every count, so
+the grouping, the names and the wording live here once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from decnet_audit.engine import ANY_DECKY
+from decnet_audit.model import (
+    DRIFT,
+    ERROR,
+    OUTCOMES,
+    PASSED,
+    WAIVED,
+    AuditResult,
+    Check,
+    Finding,
+    RuleInfo,
+)
+from decnet_audit.outcome import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, exit_code
+from decnet_audit.text import visible
+
+# The name of the one check a rule gets when it could not run at all (a
+# source it needs was not read, or it crashed): stable across runs.
+WHOLE_RULE = "(all deckies)"
+
+
+@dataclass
+class RuleGroup:
+    """One rule and its checks: one JUnit testsuite, one HTML section."""
+
+    info: RuleInfo
+    checks: list[Check]
+    names: list[str]  # the testcase name of each check, unique in the group
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for c in self.checks if c.outcome == outcome)
+
+
+def grouped(result: AuditResult) -> list[RuleGroup]:
+    """Every selected rule in order (a rule with no check still appears), then
+    any rule that only the checks name."""
+    infos = {r.id: r for r in result.rules}
+    by_rule: dict[str, list[Check]] = {r.id: [] for r in result.rules}
+    for c in result.checks:
+        by_rule.setdefault(c.rule, []).append(c)
+    groups = []
+    for rule_id, checks in by_rule.items():
+        info = infos.get(rule_id) or RuleInfo(rule_id, "", "", "", False, None, ())
+        groups.append(RuleGroup(info, checks, case_names(checks)))
+    return groups
+
+
+def case_names(checks: list[Check]) -> list[str]:
+    """A printable name per check, unique within its rule.
+
+    Two distinct decky names can look alike once escaped (a raw ESC byte and
+    the four characters ``\\x1b``); the later one gets a ``#2`` suffix so a CI
+    server never merges two testcases. Subjects come in a sorted order, so the
+    suffix is stable from run to run."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in checks:
+        base = WHOLE_RULE if c.decky == ANY_DECKY else visible(c.decky)
+        n = seen.get(base, 0) + 1
+        seen[base] = n
+        out.append(base if n == 1 else f"{base} #{n}")
+    return out
+
+
+def problems_first(group: RuleGroup) -> list[tuple[Check, str]]:
+    """The group's checks with their names, drift and errors before passes."""
+    order = {o: i for i, o in enumerate(OUTCOMES)}
+    pairs = list(zip(group.checks, group.names, strict=True))
+    return sorted(pairs, key=lambda p: order.get(p[0].outcome, len(order)))
+
+
+def value_text(value: object) -> str:
+    """An expected or actual value as an operator reads it: strings as they
+    are, structures as indented JSON; always safe to show."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, str):
+        return visible(value, keep_newlines=True)
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return visible(text, keep_newlines=True)
+
+
+def fix_text(finding: Finding, info: RuleInfo | None) -> str:
+    """What ``--fix`` did to a finding, or whether and how it could."""
+    if finding.waived:
+        return f"waived: {visible(finding.waiver_reason or 'no reason given')}"
+    if finding.fix_status:
+        detail = f": {visible(finding.fix_detail)}" if finding.fix_detail else ""
+        return f"{finding.fix_status}{detail}"
+    if finding.fixable and info is not None and info.fix_safety:
+        flag = "--fix" if info.fix_safety == "safe" else "--fix --unsafe-fixes"
+        return f"fixable ({info.fix_safety}): decnet-audit {flag}"
+    return "not fixable: report only"
+
+
+def error_kind(check: Check) -> str:
+    # The engine words a crashed rule's error this way (see summary.crashed).
+    return "rule-crashed" if (check.error or "").startswith("rule crashed") else "source-error"
+
+
+@dataclass
+class Verdict:
+    key: str  # no-drift, drift, incomplete, internal-error: a CSS class, never the only sign
+    headline: str
+    detail: str
+
+
+def verdict(result: AuditResult) -> Verdict:
+    """The outcome of the audit in words, consistent with the exit code."""
+    counts = result.counts()
+    total = len(result.checks)
+    code = exit_code(result)
+    drift = f"{counts[DRIFT]} of {total} checks drifted"
+    waived = f"; {counts[WAIVED]} waived" if counts[WAIVED] else ""
+    if code == EXIT_OK:
+        if total == 0:
+            return Verdict("no-drift", "No drift", "every source was read; no decky to check")
+        return Verdict("no-drift", "No drift",
+                       f"the state file, the database and Docker agree: all "
+                       f"{counts[PASSED]} checks passed{waived}")
+    if code == EXIT_DRIFT:
+        return Verdict("drift", "Drift found", drift + waived)
+    if code == EXIT_INTERNAL:
+        return Verdict("internal-error", "Internal error",
+                       f"a rule crashed, so this audit proves nothing about its checks; {drift}")
+    bad = [s.name for s in result.sources.values() if not s.ok]
+    why = []
+    if result.interrupted:
+        why.append("the audit was interrupted")
+    if bad:
+        why.append(f"could not read {', '.join(bad)}")
+    if counts[ERROR]:
+        why.append(f"{counts[ERROR]} checks could not run")
+    if total > counts[ERROR]:
+        why.append(f"of the checks that ran, {counts[DRIFT]} drifted and "
+                   f"{counts[PASSED]} passed{waived}")
+    return Verdict("incomplete", "Audit incomplete", "; ".join(why))

@@ -1,0 +1,2 @@
+"""Test builders shared by every test folder: fleets, CLI runs, fix pools,
+report fixtures and the call counter."""
