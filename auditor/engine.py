@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .decnet import HOST_UUID_ENV, LOCAL_HOST
 from .errors import SourceError
 from .model import (
     DB,
@@ -40,7 +41,7 @@ class Sources:
     db_url: str
     docker_host: str | None = None
     docker_snapshot: Path | None = None
-    host_uuid: str = "local"
+    host_uuid: str = LOCAL_HOST
 
     @classmethod
     def resolve(cls, env: Mapping[str, str], *, state=None, db=None, docker_host=None,
@@ -50,7 +51,7 @@ class Sources:
             db_url=database.resolve_db_url(db, env),
             docker_host=docker_host,
             docker_snapshot=Path(docker_snapshot) if docker_snapshot else None,
-            host_uuid=host_uuid or env.get("DECNET_HOST_UUID") or "local",
+            host_uuid=host_uuid or env.get(HOST_UUID_ENV) or LOCAL_HOST,
         )
 
 

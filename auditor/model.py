@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-LOCAL_SENTINEL = "local"  # DECNET's host_uuid for the unihost mothership
+from .decnet import (
+    DECKY_LABEL,
+    RUNNING,
+    SERVICE_LABEL,
+    aggregate_state,
+    docker_deckies,
+    service_container_name,
+)
 
 STATE, DB, DOCKER = "state", "db", "docker"
 SOURCES = (STATE, DB, DOCKER)
@@ -65,7 +72,7 @@ class Container:
 
     @property
     def running(self) -> bool:
-        return self.state == "running"
+        return self.state == RUNNING  # Docker's word and DECNET's alike
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,6 @@ class SourceStatus:
     ok: bool
     where: str  # path, masked URL or engine address: never a password
     detail: str  # "3 deckies" when ok, the error in one line otherwise
-
-
-def service_container_name(decky: str, service: str) -> str:
-    # DECNET names service containers <decky>-<service>, "_" becoming "-".
-    return f"{decky}-{service.replace('_', '-')}"
 
 
 @dataclass
@@ -121,8 +123,8 @@ class Fleet:
     def _labelled(self) -> dict[tuple[str, str], Container]:
         out: dict[tuple[str, str], Container] = {}
         for c in self.containers or ():
-            decky = c.labels.get("decnet.fleet.decky")
-            service = c.labels.get("decnet.fleet.service_name")
+            decky = c.labels.get(DECKY_LABEL)
+            service = c.labels.get(SERVICE_LABEL)
             if decky is not None and service is not None:
                 out[(decky, service)] = c
         return out
@@ -141,14 +143,18 @@ class Fleet:
             return None
         found = [self.service_container(decky, s) for s in services]
         present = [c for c in found if c is not None]
-        running = sum(1 for c in present if c.running)
-        if not present:
-            return "torn_down"
-        if running == len(found):
-            return "running"
-        if running == 0:
-            return "failed"
-        return "degraded"
+        return aggregate_state(len(found), len(present), sum(1 for c in present if c.running))
+
+    @cached_property
+    def docker_deckies(self) -> dict[str, list[Container]]:
+        """Which deckies Docker runs here, with their containers ({} when
+        Docker was not read); see :func:`decnet_audit.decnet.docker_deckies`."""
+        return docker_deckies(self)
+
+    @cached_property
+    def paired(self) -> list[str]:
+        """Deckies of this host in both the state file and the rows, sorted."""
+        return sorted(set(self.local_deckies) & set(self.local_rows))
 
 
 @dataclass

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
 from typing import Any, ClassVar
 
+from decnet_audit.decnet import UNPARSEABLE as _UNPARSEABLE
+from decnet_audit.decnet import parse_services as _json_services
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, STATE, Decky, Row
 from decnet_audit.rule import Change, Rule
@@ -56,7 +57,7 @@ class ConfigDrift(Rule):
             self.ignored_config_keys = tuple(ignored_config_keys)
 
     def subjects(self, fleet):
-        return sorted(set(fleet.local_deckies) & set(fleet.local_rows))
+        return fleet.paired
 
     def check(self, fleet):
         for name in self.subjects(fleet):
@@ -111,26 +112,11 @@ class ConfigDrift(Rule):
         return [Change("update", fleet.host_uuid, decky.name, values)]
 
 
-_UNPARSEABLE = object()
-
-
 def _json(text: str | None) -> Any:
     try:
         return json.loads(text) if text is not None else None
     except (ValueError, TypeError):
         return _UNPARSEABLE
-
-
-@lru_cache(maxsize=1024)
-def _parsed_services(text: str | None) -> Any:
-    return _json(text)
-
-
-def _json_services(text: str | None) -> Any:
-    # A fleet has a handful of distinct services texts: each is parsed once.
-    # Every row gets its own list, as a parse of its own would give it.
-    value = _parsed_services(text)
-    return list(value) if type(value) is list else value
 
 
 def _shown(parsed: Any, raw: str | None) -> Any:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from decnet_audit.decnet import service_container_name
 from decnet_audit.hookspecs import hookimpl
-from decnet_audit.model import DB, DOCKER, STATE, service_container_name
+from decnet_audit.model import DB, DOCKER, STATE
 from decnet_audit.rule import NOW, Change, Rule
 
 
@@ -29,7 +30,7 @@ class DockerMismatch(Rule):
     fix_safety = "safe"
 
     def subjects(self, fleet):
-        return sorted(set(fleet.local_deckies) & set(fleet.local_rows))
+        return fleet.paired
 
     def check(self, fleet):
         for name in self.subjects(fleet):

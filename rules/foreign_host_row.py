@@ -16,7 +16,8 @@ class ForeignHostRow(Rule):
     ``host_uuid`` and these records are another host's. Three cases:
 
     * a row of another host claims a decky this host runs (in its state file
-      or as its containers): two hosts think they own one decky;
+      or as its containers, recognised as orphan-container recognises them):
+      two hosts think they own one decky;
     * a state-file entry is assigned to another host (its ``host_uuid`` is
       neither null nor the local one): a host-local file describes a decky
       this host does not run;
@@ -38,7 +39,7 @@ class ForeignHostRow(Rule):
 
     def check(self, fleet):
         local = fleet.host_uuid
-        running_here = set(fleet.local_deckies) | self._container_deckies(fleet)
+        running_here = set(fleet.local_deckies) | set(fleet.docker_deckies)
         found = defaultdict(list)
         for row in sorted(fleet.foreign_rows, key=lambda r: (r.name, r.host_uuid)):
             if row.name in running_here:
@@ -75,17 +76,6 @@ class ForeignHostRow(Rule):
         for name in sorted(found):
             yield from found[name]
 
-    @staticmethod
-    def _container_deckies(fleet) -> set[str]:
-        # A labelled container names its decky; an unlabelled base container
-        # is named exactly like its decky.
-        names = set(fleet.containers_by_name)
-        names.update(
-            c.labels["decnet.fleet.decky"]
-            for c in fleet.containers or ()
-            if "decnet.fleet.decky" in c.labels
-        )
-        return names
 
 @hookimpl
 def decnet_audit_rules():

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-
+from decnet_audit.decnet import DECKY_LABEL
 from decnet_audit.hookspecs import hookimpl
-from decnet_audit.model import DB, DOCKER, STATE, Container, Fleet, service_container_name
+from decnet_audit.model import DB, DOCKER, STATE
 from decnet_audit.rule import Change, Rule
-
-DECKY_LABEL = "decnet.fleet.decky"
 
 
 class OrphanContainer(Rule):
@@ -46,21 +42,12 @@ class OrphanContainer(Rule):
     needs = (STATE, DB, DOCKER)
     fix_safety = "unsafe"
 
-    _seen: tuple[Fleet, dict[str, list[Container]]] | None = None
-
-    def _deckies(self, fleet: Fleet) -> dict[str, list[Container]]:
-        # subjects() and check() both need it; a fleet is not changed once
-        # observed, so it is worked out once per fleet (held, so never reused).
-        if self._seen is None or self._seen[0] is not fleet:
-            self._seen = (fleet, docker_deckies(fleet))
-        return self._seen[1]
-
     def subjects(self, fleet):
-        return sorted(self._deckies(fleet))
+        return sorted(fleet.docker_deckies)
 
     def check(self, fleet):
         known = set(fleet.local_deckies) | set(fleet.local_rows)
-        for name, containers in sorted(self._deckies(fleet).items()):
+        for name, containers in sorted(fleet.docker_deckies.items()):
             if name in known:
                 continue
             for c in sorted(containers, key=lambda c: c.name):
@@ -91,79 +78,6 @@ class OrphanContainer(Rule):
         return [Change("remove", fleet.host_uuid, c.name,
                        {"id": c.id, "decky": finding.decky}, target="container")]
 
-
-def docker_deckies(fleet: Fleet) -> dict[str, list[Container]]:
-    """Every decky Docker shows a container of, with those containers."""
-    out: dict[str, list[Container]] = defaultdict(list)
-    claimed: set[str] = set()
-    by_name = fleet.containers_by_name
-
-    def claim(decky: str, c: Container) -> None:
-        if c.name not in claimed:
-            out[decky].append(c)
-            claimed.add(c.name)
-
-    for c in fleet.containers or ():
-        if c.labels.get(DECKY_LABEL):
-            claim(c.labels[DECKY_LABEL], c)
-    # The unlabelled base container of a decky whose services are labelled.
-    for decky in list(out):
-        if decky in by_name and DECKY_LABEL not in by_name[decky].labels:
-            claim(decky, by_name[decky])
-
-    for decky, services in sorted(_foreign_records(fleet).items()):
-        for name in [decky, *(service_container_name(decky, s) for s in sorted(services))]:
-            c = by_name.get(name)
-            if c is not None and DECKY_LABEL not in c.labels:
-                claim(decky, c)
-
-    # Longest suffix first, so "-smtp-relay" wins over a service called "relay".
-    suffixes = sorted({service_container_name("", s) for s in _known_services(fleet)},
-                      key=lambda s: (-len(s), s))
-    for c in sorted(fleet.containers or (), key=lambda c: c.name):
-        if c.name in claimed:
-            continue
-        for suffix in suffixes:
-            decky = c.name[: -len(suffix)] if c.name.endswith(suffix) else ""
-            base = by_name.get(decky) if decky else None
-            if base is not None and DECKY_LABEL not in base.labels:
-                claim(decky, c)
-                claim(decky, base)
-                break
-    return dict(out)
-
-
-def _foreign_records(fleet: Fleet) -> dict[str, set[str]]:
-    """Decky names recorded for other hosts, with the services recorded for them."""
-    out: dict[str, set[str]] = defaultdict(set)
-    for row in fleet.foreign_rows:
-        out[row.name].update(_services_of_row(row.services))
-    for d in fleet.deckies or ():
-        if not fleet.is_local(d.host_uuid):
-            out[d.name].update(d.services)
-    return out
-
-
-def _known_services(fleet: Fleet) -> set[str]:
-    names: set[str] = set()
-    for d in fleet.deckies or ():
-        names.update(d.services)
-    # Rows repeat a handful of services texts: parse each distinct one once.
-    for text in {row.services for row in fleet.rows or ()}:
-        names.update(_services_of_row(text))
-    for c in fleet.containers or ():
-        svc = c.labels.get("decnet.fleet.service_name")
-        if svc:
-            names.add(svc)
-    return {n for n in names if n}
-
-
-def _services_of_row(text: str | None) -> list[str]:
-    try:
-        value = json.loads(text) if text else []
-    except (ValueError, TypeError):
-        return []
-    return [s for s in value if isinstance(s, str)] if isinstance(value, list) else []
 
 
 @hookimpl

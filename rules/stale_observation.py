@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from decnet_audit.decnet import service_names
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, Fleet, Row
 from decnet_audit.rule import Rule
@@ -121,13 +121,8 @@ def _minutes(age: timedelta) -> str:
 def _running_containers(fleet: Fleet, row: Row) -> list[str]:
     if fleet.containers is None:
         return []  # not observed: no claim either way
-    try:
-        services = json.loads(row.services)
-    except (ValueError, TypeError):
-        services = []
-    services = [s for s in services if isinstance(s, str)] if isinstance(services, list) else []
     candidates = [fleet.containers_by_name.get(row.name)]
-    candidates += [fleet.service_container(row.name, s) for s in services]
+    candidates += [fleet.service_container(row.name, s) for s in service_names(row.services)]
     return sorted({c.name for c in candidates if c is not None and c.running})
 
 

@@ -9,8 +9,9 @@ is a conflict and left alone. A removed container cannot be brought back by
 
 from __future__ import annotations
 
+from ..decnet import DECKY_LABEL
 from ..sources.docker import API_TIMEOUT
-from .plan import CONFLICT, DECKY_LABEL, FIXED, SKIPPED, Planned
+from .plan import CONFLICT, FIXED, SKIPPED, Planned
 
 
 def remove(planned: list[Planned], base_url: str | None) -> None:

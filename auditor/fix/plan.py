@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..decnet import DECKY_LABEL
 from ..model import DB, DOCKER, STATE, AuditResult, Container, Finding, Fleet
 from ..rule import CONTAINER, FLEET_TABLE, NOW, Change, Rule
 from .sql import KEY, NONKEY, Image, image
 
 FIXED, SKIPPED, CONFLICT, REFUSED, PLANNED = "fixed", "skipped", "conflict", "refused", "planned"
-DECKY_LABEL = "decnet.fleet.decky"
 _WORST = {REFUSED: 4, CONFLICT: 3, SKIPPED: 2, PLANNED: 1, FIXED: 0}
 _SOURCE_NAME = {STATE: "the state file", DB: "the database", DOCKER: "Docker"}
 

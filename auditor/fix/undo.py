@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
+from ..decnet import HOST_UUID_ENV, LOCAL_HOST
 from ..errors import SourceError, UsageError
 from ..outcome import EXIT_DRIFT, EXIT_OK
 from ..rule import FLEET_TABLE
@@ -67,7 +68,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
     env = os.environ if env is None else env
     args = build_parser().parse_args(argv)
     source = journal.read(Path(args.journal))
-    local = args.host_uuid or env.get("DECNET_HOST_UUID") or "local"
+    local = args.host_uuid or env.get(HOST_UUID_ENV) or LOCAL_HOST
     url = resolve_db_url(args.db, env)
     if source.host_uuid != local:
         raise UsageError(f"refused: journal {args.journal} was written by host "

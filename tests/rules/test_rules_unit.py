@@ -13,7 +13,7 @@ import pytest
 from decnet_audit.model import Container, Decky, Fleet, Row
 from decnet_audit.rules.config_drift import ConfigDrift
 from decnet_audit.rules.duplicate_ip import DuplicateIp
-from decnet_audit.rules.orphan_container import OrphanContainer, docker_deckies
+from decnet_audit.rules.orphan_container import OrphanContainer
 from decnet_audit.rules.stale_observation import StaleObservation, parse_utc
 from kit.fleet import decky_config
 
@@ -80,7 +80,7 @@ def test_unlabelled_containers_count_only_when_their_names_prove_them_a_deckys()
             plain("postgres"),                      # nothing DECNET-like at all
         ],
     )
-    assert docker_deckies(f).keys() == {"old1"}
+    assert f.docker_deckies.keys() == {"old1"}
     found = list(OrphanContainer().check(f))
     assert {(x.decky, x.field, x.fixable) for x in found} == {
         ("old1", "old1", False), ("old1", "old1-http", False)}

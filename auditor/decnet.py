@@ -1,0 +1,151 @@
+"""DECNET's vocabulary: the names, labels and states DECNET writes, and what
+they tell about a host. Every such string is spelled here once, so a DECNET
+change is a change of this module, not a hunt through the rules.
+
+Facts only (read from DECNET 1.0.0, never imported): see FORMATS.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .model import Container, Fleet
+
+LOCAL_HOST = "local"  # DECNET's host_uuid for the unihost mothership
+HOST_UUID_ENV = "DECNET_HOST_UUID"
+
+# The labels DECNET's composer puts on every service container.
+DECKY_LABEL = "decnet.fleet.decky"
+SERVICE_LABEL = "decnet.fleet.service_name"
+
+# fleet_deckies.state as DECNET's reconciler writes it.
+RUNNING, DEGRADED, FAILED, TORN_DOWN = "running", "degraded", "failed", "torn_down"
+
+UNPARSEABLE: Any = type("Unparseable", (), {"__repr__": lambda self: "UNPARSEABLE"})()
+
+
+def service_container_name(decky: str, service: str) -> str:
+    # DECNET names service containers <decky>-<service>, "_" becoming "-".
+    return f"{decky}-{service.replace('_', '-')}"
+
+
+def aggregate_state(expected: int, present: int, running: int) -> str:
+    """A decky's state from its service containers, as DECNET's reconciler
+    aggregates them: ``expected`` services, ``present`` containers found,
+    ``running`` of them running."""
+    if not present:
+        return TORN_DOWN
+    if running == expected:
+        return RUNNING
+    if running == 0:
+        return FAILED
+    return DEGRADED
+
+
+@lru_cache(maxsize=1024)
+def _parse(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text is not None else None
+    except (ValueError, TypeError):
+        return UNPARSEABLE
+
+
+def parse_services(text: str | None) -> Any:
+    """A row's ``services`` JSON text, parsed: the value as JSON has it
+    (a fresh list each call), or :data:`UNPARSEABLE`. A fleet holds a handful
+    of distinct texts, so each is parsed once."""
+    value = _parse(text)
+    return list(value) if type(value) is list else value
+
+
+@lru_cache(maxsize=1024)
+def service_names(text: str | None) -> tuple[str, ...]:
+    """The service names of a row's ``services`` text; () when it is not a
+    JSON list (the rule that compares the field reports that)."""
+    value = _parse(text) if text else []
+    return tuple(s for s in value if isinstance(s, str)) if isinstance(value, list) else ()
+
+
+def docker_deckies(fleet: Fleet) -> dict[str, list[Container]]:
+    """Which deckies Docker runs on this host, with their containers.
+
+    A container belongs to decky ``X`` when it carries ``decnet.fleet.decky=X``.
+    An unlabelled one (older deploys carry no labels) counts only when its
+    name proves it, so an ordinary container is never taken for a decky's:
+
+    * it is named exactly ``X`` (the base container) and labelled containers
+      of ``X`` exist; or
+    * ``X`` is a decky recorded for another host (its row or state-file
+      entry) and the container is named ``X`` or ``X-<service>`` for one of
+      that record's services; or
+    * it is named ``X-<service>`` for a service some record of this fleet
+      names (state file, any host's rows, a container's service label), and a
+      base container named ``X`` exists too.
+
+    Use :attr:`Fleet.docker_deckies`, worked out once per fleet.
+    """
+    out: dict[str, list[Container]] = defaultdict(list)
+    claimed: set[str] = set()
+    by_name = fleet.containers_by_name
+
+    def claim(decky: str, c: Container) -> None:
+        if c.name not in claimed:
+            out[decky].append(c)
+            claimed.add(c.name)
+
+    for c in fleet.containers or ():
+        if c.labels.get(DECKY_LABEL):
+            claim(c.labels[DECKY_LABEL], c)
+    # The unlabelled base container of a decky whose services are labelled.
+    for decky in list(out):
+        if decky in by_name and DECKY_LABEL not in by_name[decky].labels:
+            claim(decky, by_name[decky])
+
+    for decky, services in sorted(_foreign_records(fleet).items()):
+        for name in [decky, *(service_container_name(decky, s) for s in sorted(services))]:
+            c = by_name.get(name)
+            if c is not None and DECKY_LABEL not in c.labels:
+                claim(decky, c)
+
+    # Longest suffix first, so "-smtp-relay" wins over a service called "relay".
+    suffixes = sorted({service_container_name("", s) for s in _known_services(fleet)},
+                      key=lambda s: (-len(s), s))
+    for c in sorted(fleet.containers or (), key=lambda c: c.name):
+        if c.name in claimed:
+            continue
+        for suffix in suffixes:
+            decky = c.name[: -len(suffix)] if c.name.endswith(suffix) else ""
+            base = by_name.get(decky) if decky else None
+            if base is not None and DECKY_LABEL not in base.labels:
+                claim(decky, c)
+                claim(decky, base)
+                break
+    return dict(out)
+
+
+def _foreign_records(fleet: Fleet) -> dict[str, set[str]]:
+    """Decky names recorded for other hosts, with the services recorded for them."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for row in fleet.foreign_rows:
+        out[row.name].update(service_names(row.services))
+    for d in fleet.deckies or ():
+        if not fleet.is_local(d.host_uuid):
+            out[d.name].update(d.services)
+    return out
+
+
+def _known_services(fleet: Fleet) -> set[str]:
+    names: set[str] = set()
+    for d in fleet.deckies or ():
+        names.update(d.services)
+    for text in {row.services for row in fleet.rows or ()}:
+        names.update(service_names(text))
+    for c in fleet.containers or ():
+        svc = c.labels.get(SERVICE_LABEL)
+        if svc:
+            names.add(svc)
+    return {n for n in names if n}
