@@ -16,7 +16,7 @@ from .engine import Sources, audit, observe
 from .errors import UsageError
 from .fix import session
 from .fix.lock import LockBusy
-from .outcome import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_NO_RULES, EXIT_USAGE
+from .outcome import ExitCode
 from .plugins import PluginError, load_reporters, load_rules, plugin_manager
 
 
@@ -91,20 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         return run(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
         sys.stderr.write(f"decnet-audit: usage error: {exc}\n")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except PluginError as exc:
         sys.stderr.write(f"decnet-audit: plugin error: {exc}\n")
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL
     except LockBusy as exc:
         sys.stderr.write(f"decnet-audit: {exc}; nothing was written\n")
-        return session.EXIT_NOT_APPLIED
+        return ExitCode.NOT_APPLIED
     except KeyboardInterrupt:
         sys.stderr.write("decnet-audit: interrupted; the audit is incomplete\n")
-        return EXIT_INCOMPLETE
+        return ExitCode.INCOMPLETE
     except BrokenPipeError:
         # `decnet-audit | head`: the reader left; stay quiet on the way out.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_INCOMPLETE
+        return ExitCode.INCOMPLETE
     finally:
         if collecting:
             gc.enable()
@@ -128,7 +128,7 @@ def run(argv: list[str]) -> int:
     session.check_arguments(args)
     if not rules:
         sys.stderr.write("decnet-audit: no rule selected\n")
-        return EXIT_NO_RULES
+        return ExitCode.NO_RULES
     keep = keyword_filter(args.keyword)
 
     from .reports.console import Console
@@ -152,9 +152,9 @@ def run(argv: list[str]) -> int:
         written = write_reports(result, reporters, args)
         if result.deselected and not result.checks:
             sys.stderr.write(f"decnet-audit: -k {args.keyword!r} matched no check\n")
-            return EXIT_NO_RULES
+            return ExitCode.NO_RULES
         code = policy.conclude(result, sys.stderr) if fix.code is None else fix.code
-    return code if written else max(code, EXIT_INCOMPLETE)
+    return code if written else max(code, ExitCode.INCOMPLETE)
 
 
 def write_reports(result, reporters, args) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from .decnet import HOST_UUID_ENV, LOCAL_HOST
 from .errors import SourceError
 from .model import (
+    ANY_DECKY,
     DB,
     DOCKER,
     DRIFT,
@@ -29,8 +30,6 @@ from .model import (
 from .rule import Rule
 from .sources import database, statefile
 from .sources import docker as dockerengine
-
-ANY_DECKY = "*"  # the decky of a check that could not run at all
 
 
 @dataclass
@@ -153,7 +152,7 @@ def run_rule(rule: Rule, fleet: Fleet) -> list[Check]:
             found[finding.decky].append(finding)
     except Exception as exc:  # noqa: BLE001 - a broken rule must not sink the others
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return [Check(rule.id, ANY_DECKY, ERROR, error=f"rule crashed: {tb}")]
+        return [Check(rule.id, ANY_DECKY, ERROR, error=f"rule crashed: {tb}", crashed=True)]
     known = set(subjects)  # a list lookup here made 10,000 findings cost seconds
     subjects.extend(name for name in found if name not in known)
     return [

@@ -28,6 +28,11 @@ SOURCES = (STATE, DB, DOCKER)
 # Outcomes of one (rule, decky) check, in the order reports list them.
 DRIFT, ERROR, WAIVED, PASSED = "drift", "error", "waived", "passed"
 OUTCOMES = (DRIFT, ERROR, WAIVED, PASSED)
+ANY_DECKY = "*"  # the decky of a check that could not run at all
+
+# What --fix did to a finding (Finding.fix_status); PLANNED under --dry-run.
+FIXED, SKIPPED, CONFLICT, REFUSED, PLANNED = "fixed", "skipped", "conflict", "refused", "planned"
+FIX_STATUSES = (FIXED, SKIPPED, CONFLICT, REFUSED, PLANNED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +176,7 @@ class Finding:
     fixable: bool = False
     field: str | None = None  # set by rules that report field by field
     fixed: bool = False
-    # fixed / skipped / conflict / refused, set by --fix; planned under --dry-run/--diff
+    # One of FIX_STATUSES, set by --fix (only through decnet_audit.fix.plan.mark)
     fix_status: str | None = None
     fix_detail: str | None = None
     waived: bool = False
@@ -187,6 +192,7 @@ class Check:
     outcome: str
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
+    crashed: bool = False  # the error is the rule's own exception, not a source's
 
 
 @dataclass

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from .model import DRIFT, ERROR, PASSED, WAIVED, AuditResult
 
-EXIT_OK, EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_USAGE, EXIT_NO_RULES = range(6)
+
+class ExitCode(IntEnum):
+    """The exit status of ``decnet-audit`` (and of ``undo``), as pytest's."""
+
+    OK = 0  # every check passed (or was waived)
+    DRIFT = 1  # drift found, or left after --fix
+    INCOMPLETE = 2  # a source was not read, a check could not run, or interrupted
+    INTERNAL = 3  # a rule crashed, or a bug
+    USAGE = 4  # bad command line or configuration
+    NO_RULES = 5  # no rule selected: nothing was audited
+    NOT_APPLIED = 6  # --fix/undo wrote nothing: lock held, rolled back, no journal
 
 
 def crashed(result: AuditResult) -> bool:
     """A rule raised: an internal error (exit 3), not drift."""
-    return any(c.error and c.error.startswith("rule crashed") for c in result.checks)
+    return any(c.crashed for c in result.checks)
 
 
-def exit_code(result: AuditResult) -> int:
+def exit_code(result: AuditResult) -> ExitCode:
     if crashed(result):
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL
     if not result.complete or result.counts()[ERROR]:
-        return EXIT_INCOMPLETE
+        return ExitCode.INCOMPLETE
     if result.counts()[DRIFT]:
-        return EXIT_DRIFT
-    return EXIT_OK
+        return ExitCode.DRIFT
+    return ExitCode.OK
 
 
 def summary(result: AuditResult) -> dict:

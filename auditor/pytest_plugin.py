@@ -98,7 +98,9 @@ class _AuditSession:
         items.extend(session.genitems(root))
 
     def pytest_terminal_summary(self, terminalreporter):
-        notes = [w for w in self.result.waivers if w.status in ("expired", "unused")]
+        from .config.waivers import EXPIRED, UNUSED
+
+        notes = [w for w in self.result.waivers if w.status in (EXPIRED, UNUSED)]
         if notes:
             terminalreporter.section("decnet-audit waivers", yellow=True)
             for w in notes:
@@ -138,10 +140,13 @@ class RuleCollector(pytest.Collector):
 
 def _waiver_of(check, result):
     """The waiver that waived a check's first finding (for the skip's location)."""
-    if check.outcome != "waived":
+    from .config.waivers import APPLIED
+    from .model import WAIVED
+
+    if check.outcome != WAIVED:
         return None
     for status in result.waivers:
-        if status.status == "applied" and status.waiver.matches(check.findings[0]):
+        if status.status == APPLIED and status.waiver.matches(check.findings[0]):
             return status.waiver
     return None
 
@@ -151,7 +156,9 @@ class CheckItem(pytest.Item):
         super().__init__(**kw)
         self.check = check
         self.waiver = waiver
-        if check.outcome == "waived":
+        from .model import WAIVED
+
+        if check.outcome == WAIVED:
             # A skip marker, not pytest.skip() in runtest: the report then
             # points at the item (or its waiver), not at this module.
             reasons = sorted({f.waiver_reason or "" for f in check.findings})
@@ -161,11 +168,15 @@ class CheckItem(pytest.Item):
     def setup(self):
         # Failing in setup makes it a test error, not a failure: the check
         # could not run, which says nothing about drift.
-        if self.check.outcome == "error":
+        from .model import ERROR
+
+        if self.check.outcome == ERROR:
             pytest.fail(_visible(self.check.error), pytrace=False)
 
     def runtest(self):
-        if self.check.outcome == "drift":
+        from .model import DRIFT
+
+        if self.check.outcome == DRIFT:
             pytest.fail(self._findings_text(), pytrace=False)
 
     def _findings_text(self) -> str:

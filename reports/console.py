@@ -6,6 +6,7 @@ import os
 import shutil
 from typing import TextIO
 
+from decnet_audit.config.waivers import APPLIED, EXPIRED, UNUSED
 from decnet_audit.model import DRIFT, ERROR, PASSED, WAIVED, AuditResult, Check, Fleet
 from decnet_audit.outcome import summary_line
 from decnet_audit.rule import Rule
@@ -135,12 +136,12 @@ class Console:
     def _waivers(self, result: AuditResult) -> None:
         # Expired and unused waivers change no outcome but need an owner's
         # attention; applied ones already show beside their findings.
-        shown = [w for w in result.waivers if w.status in ("expired", "unused")
+        shown = [w for w in result.waivers if w.status in (EXPIRED, UNUSED)
                  or self.verbosity > 0]
         if shown:
             self.rule_line("waivers", colour="yellow")
             for w in shown:
-                self.line(visible(w.line()), "yellow" if w.status != "applied" else None)
+                self.line(visible(w.line()), "yellow" if w.status != APPLIED else None)
 
     def _short_summary(self, result: AuditResult) -> None:
         lines = []

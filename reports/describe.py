@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from decnet_audit.engine import ANY_DECKY
 from decnet_audit.model import (
+    ANY_DECKY,
     DRIFT,
     ERROR,
     OUTCOMES,
@@ -21,7 +21,7 @@ from decnet_audit.model import (
     Finding,
     RuleInfo,
 )
-from decnet_audit.outcome import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, exit_code
+from decnet_audit.outcome import ExitCode, exit_code
 from decnet_audit.text import visible
 
 # The name of the one check a rule gets when it could not run at all (a
@@ -104,8 +104,7 @@ def fix_text(finding: Finding, info: RuleInfo | None) -> str:
 
 
 def error_kind(check: Check) -> str:
-    # The engine words a crashed rule's error this way (see summary.crashed).
-    return "rule-crashed" if (check.error or "").startswith("rule crashed") else "source-error"
+    return "rule-crashed" if check.crashed else "source-error"
 
 
 @dataclass
@@ -122,15 +121,15 @@ def verdict(result: AuditResult) -> Verdict:
     code = exit_code(result)
     drift = f"{counts[DRIFT]} of {total} checks drifted"
     waived = f"; {counts[WAIVED]} waived" if counts[WAIVED] else ""
-    if code == EXIT_OK:
+    if code == ExitCode.OK:
         if total == 0:
             return Verdict("no-drift", "No drift", "every source was read; no decky to check")
         return Verdict("no-drift", "No drift",
                        f"the state file, the database and Docker agree: all "
                        f"{counts[PASSED]} checks passed{waived}")
-    if code == EXIT_DRIFT:
+    if code == ExitCode.DRIFT:
         return Verdict("drift", "Drift found", drift + waived)
-    if code == EXIT_INTERNAL:
+    if code == ExitCode.INTERNAL:
         return Verdict("internal-error", "Internal error",
                        f"a rule crashed, so this audit proves nothing about its checks; {drift}")
     bad = [s.name for s in result.sources.values() if not s.ok]

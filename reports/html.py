@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from decnet_audit import __version__
 from decnet_audit.hookspecs import hookimpl
-from decnet_audit.model import OUTCOMES, PASSED, AuditResult, Check, RuleInfo
+from decnet_audit.model import DRIFT, ERROR, OUTCOMES, PASSED, WAIVED, AuditResult, Check, RuleInfo
 from decnet_audit.outcome import exit_code
 from decnet_audit.reporter import Reporter
 from decnet_audit.text import visible
@@ -29,10 +29,10 @@ TEMPLATE = "report.html.j2"
 CHUNK = 250
 
 OUTCOME_WORDS = {
-    "drift": ("DRIFT", "✗"),
-    "error": ("ERROR", "!"),
-    "waived": ("WAIVED (skipped)", "~"),
-    "passed": ("PASSED", "✓"),
+    DRIFT: ("DRIFT", "✗"),
+    ERROR: ("ERROR", "!"),
+    WAIVED: ("WAIVED (skipped)", "~"),
+    PASSED: ("PASSED", "✓"),
 }
 VERDICT_SIGNS = {"no-drift": "✓", "drift": "✗", "incomplete": "!", "internal-error": "!"}
 

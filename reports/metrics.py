@@ -17,19 +17,19 @@ from datetime import datetime
 
 from decnet_audit import __version__
 from decnet_audit.hookspecs import hookimpl
-from decnet_audit.model import OUTCOMES, SOURCES, AuditResult, Finding
+from decnet_audit.model import DRIFT, FIXED, OUTCOMES, SOURCES, WAIVED, AuditResult, Finding
 from decnet_audit.reporter import Reporter
 from decnet_audit.text import visible
 
 PREFIX = "decnet_audit"
 # What became of a finding: still open (drift), waived, or fixed by --fix.
-FINDING_OUTCOMES = ("drift", "waived", "fixed")
+FINDING_OUTCOMES = (DRIFT, WAIVED, FIXED)
 
 
 def finding_outcome(f: Finding) -> str:
     if f.fixed:
-        return "fixed"
-    return "waived" if f.waived else "drift"
+        return FIXED
+    return WAIVED if f.waived else DRIFT
 
 
 def escape_label(value: object) -> str:

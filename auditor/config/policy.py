@@ -16,7 +16,7 @@ from typing import TextIO
 from ..atomic import write_atomic
 from ..errors import UsageError
 from ..model import DRIFT, ERROR, AuditResult, Check
-from ..outcome import EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_OK, exit_code
+from ..outcome import ExitCode, exit_code
 from ..rule import Rule
 from .baseline import Recorder, read_baseline
 from .file import Config, load_config, rule_by_name
@@ -108,14 +108,14 @@ class Policy:
 
     def exit_code(self, result: AuditResult) -> int:
         code = exit_code(result)
-        if code != EXIT_DRIFT:
+        if code != ExitCode.DRIFT:
             return code
         if self.exit_zero:
-            return EXIT_OK
+            return ExitCode.OK
         if self.fail_on is not None and not any(
             c.outcome == DRIFT and c.rule in self.fail_on for c in result.checks
         ):
-            return EXIT_OK
+            return ExitCode.OK
         return code
 
     def conclude(self, result: AuditResult, err: TextIO) -> int:
@@ -127,12 +127,12 @@ class Policy:
         if not result.complete or any(c.outcome == ERROR for c in result.checks):
             err.write(f"decnet-audit: baseline {path} not written: the audit is incomplete, "
                       f"so it would miss drift\n")
-            return max(code, EXIT_INCOMPLETE)
+            return max(code, ExitCode.INCOMPLETE)
         try:
             write_atomic(path, self.recorder.render().encode("utf-8"))
         except OSError as exc:
             err.write(f"decnet-audit: cannot write baseline {path}: {exc.strerror or exc}\n")
-            return max(code, EXIT_INCOMPLETE)
+            return max(code, ExitCode.INCOMPLETE)
         n = len(self.recorder.waivers)
         err.write(f"decnet-audit: wrote {n} waiver{'s' if n != 1 else ''} to baseline {path}\n")
         return code

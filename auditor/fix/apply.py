@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SourceError
-from ..model import DB, DOCKER, AuditResult, Fleet, SourceStatus
+from ..model import CONFLICT, DB, DOCKER, FIXED, PLANNED, SKIPPED, AuditResult, Fleet, SourceStatus
 from ..rule import CONTAINER, FLEET_TABLE
 from ..sources import database
 from . import containers
 from .journal import COMMITTED, Entry, Journal
-from .plan import CONFLICT, FIXED, SKIPPED, Plan, Planned, mark
+from .plan import Plan, Planned, mark
 from .sql import NONKEY, Image, Outcome, Write, WriteAborted, apply
 
 _QUIET = ("updated_at", "last_seen")  # stamped on every write; not news in a summary
@@ -117,7 +117,7 @@ def _container_entry(p: Planned, host: str) -> Entry:
     seen = {"id": c.id, "name": c.name, "state": c.state,
             "labels": json.dumps(dict(c.labels), sort_keys=True)}
     return Entry(CONTAINER, "remove", host, p.name, p.rules, before=seen, after=None,
-                 undoable=False, status="planned", detail="to be removed after the commit")
+                 undoable=False, status=PLANNED, detail="to be removed after the commit")
 
 
 def _settle_findings(plan: Plan) -> None:

@@ -10,8 +10,9 @@ is a conflict and left alone. A removed container cannot be brought back by
 from __future__ import annotations
 
 from ..decnet import DECKY_LABEL
+from ..model import CONFLICT, FIXED, SKIPPED
 from ..sources.docker import API_TIMEOUT
-from .plan import CONFLICT, FIXED, SKIPPED, Planned
+from .plan import Planned
 
 
 def remove(planned: list[Planned], base_url: str | None) -> None:

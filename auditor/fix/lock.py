@@ -31,6 +31,7 @@ from ..errors import SourceError
 from ..sources import database
 
 POLL = 0.05  # seconds between flock attempts
+LOCK_TIMEOUT = 30.0  # seconds a --fix or undo waits for another one to finish
 
 
 class LockBusy(Exception):

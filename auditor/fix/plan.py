@@ -28,11 +28,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..decnet import DECKY_LABEL
-from ..model import DB, DOCKER, STATE, AuditResult, Container, Finding, Fleet
+from ..model import (
+    CONFLICT,
+    DB,
+    DOCKER,
+    FIXED,
+    PLANNED,
+    REFUSED,
+    SKIPPED,
+    STATE,
+    AuditResult,
+    Container,
+    Finding,
+    Fleet,
+)
 from ..rule import CONTAINER, FLEET_TABLE, NOW, Change, Rule
 from .sql import KEY, NONKEY, Image, image
 
-FIXED, SKIPPED, CONFLICT, REFUSED, PLANNED = "fixed", "skipped", "conflict", "refused", "planned"
 _WORST = {REFUSED: 4, CONFLICT: 3, SKIPPED: 2, PLANNED: 1, FIXED: 0}
 _SOURCE_NAME = {STATE: "the state file", DB: "the database", DOCKER: "Docker"}
 

@@ -20,18 +20,16 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import SourceError, UsageError
-from ..model import AuditResult, Fleet
-from ..outcome import summary_line
+from ..model import CONFLICT, PLANNED, REFUSED, SKIPPED, AuditResult, Fleet
+from ..outcome import ExitCode, summary_line
 from ..rule import CONTAINER, Rule
 from ..text import visible
 from . import faults, journal
 from .apply import FixRun, apply_plan, reobserve, verify
-from .lock import FixLock
-from .plan import CONFLICT, REFUSED, SKIPPED, Options, Plan, plan
+from .lock import LOCK_TIMEOUT, FixLock
+from .plan import Options, Plan, plan
 from .show import container_lines, heading, row_diff
 
-EXIT_NOT_APPLIED = 6
-LOCK_TIMEOUT = 30.0  # seconds a --fix waits for another one to finish
 _SHOW_LEFT = 20  # remaining findings listed after the re-audit
 
 
@@ -84,7 +82,7 @@ class FixSession:
         self.dry_run = bool(args.dry_run or args.diff)
         self.fault = faults.from_env(env)
         self.lock_error: str | None = None
-        self.code: int | None = None  # the exit code, once the fix decided it
+        self.code: ExitCode | None = None  # the exit code, once the fix decided it
         self._lock: FixLock | None = None
 
     def __enter__(self) -> FixSession:
@@ -127,7 +125,7 @@ class FixSession:
             for p in the_plan.rows + the_plan.containers:
                 for f in p.findings:
                     if f.fix_status is None:
-                        f.fix_status, f.fix_detail = "planned", f"dry run: would {p.describe()}"
+                        f.fix_status, f.fix_detail = PLANNED, f"dry run: would {p.describe()}"
             return
         path = Path(self.args.journal) if self.args.journal else \
             journal.default_path(self.env, fleet.host_uuid, "fix")
@@ -147,7 +145,7 @@ class FixSession:
         if self.lock_error is not None:
             console.line(f"no fix: cannot take the fix lock: {visible(self.lock_error)}", "red")
         if run.aborted is not None:
-            self.code = EXIT_NOT_APPLIED
+            self.code = ExitCode.NOT_APPLIED
         elif after is not None:
             self.code = exit_code(after)
 

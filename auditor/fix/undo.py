@@ -23,14 +23,13 @@ from typing import TextIO
 
 from ..decnet import HOST_UUID_ENV, LOCAL_HOST
 from ..errors import SourceError, UsageError
-from ..outcome import EXIT_DRIFT, EXIT_OK
+from ..outcome import ExitCode
 from ..rule import FLEET_TABLE
 from ..sources.database import resolve_db_url
 from ..text import visible
 from . import faults, journal
 from .apply import database_label
-from .lock import FixLock, LockBusy
-from .session import EXIT_NOT_APPLIED, LOCK_TIMEOUT
+from .lock import LOCK_TIMEOUT, FixLock, LockBusy
 from .show import container_lines, heading, row_diff
 from .sql import Outcome, Write, WriteAborted, apply
 
@@ -96,7 +95,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
             out.write(f"{status}: {e.target} {visible(e.name)}: {why}\n")
         out.write(f"{len(writes)} row{'s' if len(writes) != 1 else ''} to restore; nothing "
                   f"written\n")
-        return EXIT_OK
+        return ExitCode.OK
 
     fault = faults.from_env(env)
     path = Path(args.own_journal) if args.own_journal else \
@@ -119,20 +118,20 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
                                 busy_timeout=max(args.lock_timeout, 5.0))
     except LockBusy as exc:
         err.write(f"decnet-audit: {exc}; nothing was written\n")
-        return EXIT_NOT_APPLIED
+        return ExitCode.NOT_APPLIED
     except SourceError as exc:
         err.write(f"decnet-audit: undo: cannot use the database {source.database}: {exc}; "
                   f"nothing was written\n")
-        return EXIT_NOT_APPLIED
+        return ExitCode.NOT_APPLIED
     except WriteAborted as exc:
         if own.path.exists() and not exc.uncertain:
             own.path.unlink()
         err.write(f"decnet-audit: undo aborted: {exc}\n")
-        return EXIT_NOT_APPLIED
+        return ExitCode.NOT_APPLIED
     except OSError as exc:
         err.write(f"decnet-audit: undo aborted: cannot write its journal {path}: "
                   f"{exc.strerror or exc}; nothing was written\n")
-        return EXIT_NOT_APPLIED
+        return ExitCode.NOT_APPLIED
     if own.entries:
         own.status = journal.COMMITTED
         try:
@@ -155,7 +154,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
     out.write(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to undo")
     out.write(f"; undo journal: {own.path}\n" if own.entries else "\n")
     bad = counts["conflict"] + counts["refused"] + counts["not undoable"]
-    return EXIT_DRIFT if bad else EXIT_OK
+    return ExitCode.DRIFT if bad else ExitCode.OK
 
 
 def _restored(w: Write) -> str:

@@ -218,7 +218,8 @@ def test_waived_crashed_and_multi_finding_checks_render_as_junit_expects():
         checks=[
             Check("config-drift", "web", DRIFT, [f1, f2]),
             Check("config-drift", "db1", WAIVED, [w]),
-            Check("boom", "*", ERROR, error="rule crashed: ZeroDivisionError: division by zero"),
+            Check("boom", "*", ERROR, error="rule crashed: ZeroDivisionError: division by zero",
+                  crashed=True),
         ],
         rule_seconds={"config-drift": 1234.56789, "boom": 0.00002},
     )
