@@ -125,7 +125,7 @@ def run(argv: list[str]) -> int:
     if args.list_rules:
         list_rules(rules, sys.stdout)
         return 0
-    session.check_arguments(args)
+    fix_options = session.FixOptions.from_args(args)
     if not rules:
         sys.stderr.write("decnet-audit: no rule selected\n")
         return ExitCode.NO_RULES
@@ -140,14 +140,13 @@ def run(argv: list[str]) -> int:
         docker_snapshot=args.docker_snapshot, host_uuid=args.host_uuid,
     )
     # --fix holds its lock from before the sources are read to after the re-audit.
-    with session.FixSession(args, sources, sys.stderr) as fix:
+    with session.FixSession(fix_options, sources, sys.stderr) as fix:
         fleet = observe(sources)
         console.header(fleet, rules)
         result = audit(fleet, rules, keep=keep, on_rule=console.rule_done, started=started,
                        waive=policy.waive)
         policy.finish(result)
-        fix.run(fleet, result, rules, console, exit_code=policy.exit_code,
-                reaudit=lambda fresh: audit(fresh, rules, keep=keep, waive=policy.waivers.apply))
+        fix.run(fleet, result, rules, console, policy, keep)
         console.report(result)
         written = write_reports(result, reporters, args)
         if result.deselected and not result.checks:

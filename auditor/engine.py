@@ -6,7 +6,7 @@ import threading
 import time
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,11 +20,14 @@ from .model import (
     DRIFT,
     ERROR,
     PASSED,
+    SOURCES,
     STATE,
     AuditResult,
     Check,
     Container,
+    Decky,
     Fleet,
+    Row,
     SourceStatus,
 )
 from .rule import Rule
@@ -54,50 +57,67 @@ class Sources:
         )
 
 
-def observe(src: Sources) -> Fleet:
+def observe(src: Sources, *, only: Iterable[str] = SOURCES,
+            previous: Fleet | None = None) -> Fleet:
     """Read each source once. A failure is recorded, never raised: the rules
-    that need that source become errors, the others still run."""
-    statuses: dict[str, SourceStatus] = {}
-    # An engine takes its time over a large listing (over a second for 10,000
-    # containers, mostly its own work): ask it first, and read the state file
-    # and the database meanwhile. The SDK is imported here, not on the thread:
-    # two threads importing at once may see each other's modules half-built.
-    if src.docker_snapshot is None:
-        dockerengine.import_sdk()
-    docker = _Background(_observe_docker, src)
+    that need that source become errors, the others still run.
 
-    deckies = None
-    try:
-        deckies = statefile.read_state(src.state_path)
-        if deckies is None:
-            deckies = []
-            detail = "file not found: nothing deployed (empty fleet)"
-        else:
-            detail = f"{len(deckies)} deckies"
-        statuses[STATE] = SourceStatus(STATE, True, str(src.state_path), detail)
-    except SourceError as exc:
-        statuses[STATE] = SourceStatus(STATE, False, str(src.state_path), str(exc))
-
-    rows = hosts = None
-    db_where = database.mask(src.db_url)
-    try:
-        rows, hosts = database.read_fleet_table(src.db_url)
-        detail = f"{len(rows)} rows"
-        if hosts is not None:
-            detail += f", {len(hosts)} enrolled hosts"
-        statuses[DB] = SourceStatus(DB, True, db_where, detail)
-    except SourceError as exc:
-        statuses[DB] = SourceStatus(DB, False, db_where, str(exc))
-
-    containers, statuses[DOCKER] = docker.result()
+    With ``previous``, only the sources in ``only`` are read again and the
+    others are kept as ``previous`` saw them (the re-audit after a fix)."""
+    only = set(SOURCES if previous is None else only)
+    statuses: dict[str, SourceStatus] = dict(previous.sources) if previous else {}
+    deckies = previous.deckies if previous else None
+    rows, hosts = (previous.rows, previous.enrolled_hosts) if previous else (None, None)
+    containers = previous.containers if previous else None
+    docker = None
+    if DOCKER in only:
+        # An engine takes its time over a large listing (over a second for
+        # 10,000 containers, mostly its own work): ask it first, and read the
+        # state file and the database meanwhile. The SDK is imported here, not
+        # on the thread: two threads importing at once may see each other's
+        # modules half-built.
+        if src.docker_snapshot is None:
+            dockerengine.import_sdk()
+        docker = _Background(_observe_docker, src)
+    if STATE in only:
+        deckies, statuses[STATE] = _observe_state(src)
+    if DB in only:
+        rows, hosts, statuses[DB] = _observe_db(src)
+    if docker is not None:
+        containers, statuses[DOCKER] = docker.result()
     return Fleet(
         host_uuid=src.host_uuid,
         deckies=deckies,
         rows=rows,
         containers=containers,
         enrolled_hosts=hosts,
-        sources=statuses,
+        sources={s: statuses[s] for s in SOURCES if s in statuses},
     )
+
+
+def _observe_state(src: Sources) -> tuple[list[Decky] | None, SourceStatus]:
+    try:
+        deckies = statefile.read_state(src.state_path)
+    except SourceError as exc:
+        return None, SourceStatus(STATE, False, str(src.state_path), str(exc))
+    if deckies is None:
+        deckies = []
+        detail = "file not found: nothing deployed (empty fleet)"
+    else:
+        detail = f"{len(deckies)} deckies"
+    return deckies, SourceStatus(STATE, True, str(src.state_path), detail)
+
+
+def _observe_db(src: Sources) -> tuple[list[Row] | None, frozenset[str] | None, SourceStatus]:
+    where = database.mask(src.db_url)
+    try:
+        rows, hosts = database.read_fleet_table(src.db_url)
+    except SourceError as exc:
+        return None, None, SourceStatus(DB, False, where, str(exc))
+    detail = f"{len(rows)} rows"
+    if hosts is not None:
+        detail += f", {len(hosts)} enrolled hosts"
+    return rows, hosts, SourceStatus(DB, True, where, detail)
 
 
 def _observe_docker(src: Sources) -> tuple[list[Container] | None, SourceStatus]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SourceError
-from ..model import CONFLICT, DB, DOCKER, FIXED, PLANNED, SKIPPED, AuditResult, Fleet, SourceStatus
+from ..model import CONFLICT, FIXED, PLANNED, SKIPPED, AuditResult, Fleet
 from ..rule import CONTAINER, FLEET_TABLE
 from ..sources import database
 from . import containers
 from .journal import COMMITTED, Entry, Journal
-from .plan import Plan, Planned, mark
+from .plan import Plan, Planned, mark, settle
 from .sql import NONKEY, Image, Outcome, Write, WriteAborted, apply
 
 _QUIET = ("updated_at", "last_seen")  # stamped on every write; not news in a summary
@@ -44,6 +44,51 @@ def database_label(url: str) -> str:
         return database.mask(url)
 
 
+def journaled(journal: Journal, db_url: str, writes: list[Write], *, extra: list[Entry] = (),
+              fault: Callable[..., None], busy_timeout: float) -> Outcome:
+    """The one journaled transaction of ``--fix`` and ``undo``: ``writes`` in
+    one transaction whose journal (each written row's before- and
+    after-image, then ``extra``) is on disk before the COMMIT. ``journal``'s
+    host is the one every statement is bound to.
+
+    Raises :class:`WriteAborted` (nothing committed, unless ``uncertain``: then
+    the journal is kept for an operator) or :class:`OSError` (the journal
+    could not be written, so nothing was); a journal that describes no
+    transaction is removed. Once committed, :func:`seal` marks it so."""
+    host = journal.host_uuid
+
+    def before_commit(outcome: Outcome) -> None:
+        journal.entries = [
+            Entry(FLEET_TABLE, w.op, host, w.name, w.tag.rules, before=before, after=after)
+            for w, before, after in outcome.applied
+        ] + list(extra)
+        if journal.entries:
+            journal.write()
+
+    try:
+        if not writes:
+            outcome = Outcome()
+            before_commit(outcome)
+            return outcome
+        return apply(db_url, host, writes, before_commit=before_commit, fault=fault,
+                     busy_timeout=busy_timeout)
+    except (WriteAborted, OSError) as exc:
+        if journal.path.exists() and not getattr(exc, "uncertain", False):
+            journal.path.unlink()  # it describes a transaction that never happened
+        raise
+
+
+def seal(journal: Journal) -> None:
+    """Mark a journal whose transaction committed (and whose containers, if
+    any, were dealt with) as committed."""
+    if journal.entries:
+        journal.status = COMMITTED
+        try:
+            journal.write()
+        except OSError:
+            pass  # the prepared journal on disk already holds every before-image
+
+
 def apply_plan(plan: Plan, fleet: Fleet, *, db_url: str, journal_path: Path,
                docker_host: str | None, fault: Callable[..., None],
                busy_timeout: float) -> FixRun:
@@ -54,36 +99,20 @@ def apply_plan(plan: Plan, fleet: Fleet, *, db_url: str, journal_path: Path,
     host = fleet.host_uuid
     journal = Journal("fix", host, database_label(db_url), journal_path)
     box_entries = {p.name: _container_entry(p, host) for p in boxes}
-
-    def before_commit(outcome: Outcome) -> None:
-        journal.entries = [
-            Entry(FLEET_TABLE, w.op, host, w.name, w.tag.rules, before=before, after=after)
-            for w, before, after in outcome.applied
-        ] + list(box_entries.values())
-        if journal.entries:
-            journal.write()
-
     try:
         fault("audited")
-        if rows:
-            writes = [Write(p.name, p.before, p.after, tag=p) for p in rows]
-            outcome = apply(db_url, host, writes, before_commit=before_commit, fault=fault,
-                            busy_timeout=busy_timeout)
-        else:
-            outcome = Outcome()
-            before_commit(outcome)
+        writes = [Write(p.name, p.before, p.after, tag=p) for p in rows]
+        outcome = journaled(journal, db_url, writes, extra=list(box_entries.values()),
+                            fault=fault, busy_timeout=busy_timeout)
     except (WriteAborted, OSError) as exc:
         run.aborted = str(exc) if isinstance(exc, WriteAborted) else \
             f"cannot write the journal {journal_path}: {exc.strerror or exc}; nothing was written"
         run.uncertain = getattr(exc, "uncertain", False)
-        if journal.path.exists():
-            if run.uncertain:
-                run.journal = journal.path
-            else:
-                journal.path.unlink()  # it describes a transaction that never happened
+        if run.uncertain and journal.path.exists():
+            run.journal = journal.path
         for p in (*rows, *boxes):
             p.status, p.detail = SKIPPED, f"not written: {run.aborted}"
-        _settle_findings(plan)
+        settle(plan)
         return run
 
     run.statements = outcome.statements
@@ -102,13 +131,9 @@ def apply_plan(plan: Plan, fleet: Fleet, *, db_url: str, journal_path: Path,
         if p.status == FIXED:
             run.applied.append(p)
     if journal.entries:
-        journal.status = COMMITTED
-        try:
-            journal.write()
-        except OSError:
-            pass  # the prepared journal on disk already holds every before-image
+        seal(journal)
         run.journal = journal.path
-    _settle_findings(plan)
+    settle(plan)
     return run
 
 
@@ -118,13 +143,6 @@ def _container_entry(p: Planned, host: str) -> Entry:
             "labels": json.dumps(dict(c.labels), sort_keys=True)}
     return Entry(CONTAINER, "remove", host, p.name, p.rules, before=seen, after=None,
                  undoable=False, status=PLANNED, detail="to be removed after the commit")
-
-
-def _settle_findings(plan: Plan) -> None:
-    for p in plan.changes:
-        if p.status is not None:
-            for f in p.findings:
-                mark(f, p.status, p.detail or "")
 
 
 def _show(value) -> str:
@@ -151,31 +169,6 @@ def _conflict_detail(p: Planned, current: Image | None) -> str:
     changed = [c for c in NONKEY if p.before[c] != current[c]]
     parts = ", ".join(f"{c} {_show(p.before[c])} -> {_show(current[c])}" for c in changed)
     return f"the row changed since the audit ({parts}); not overwritten"
-
-
-def reobserve(fleet: Fleet, db_url: str, docker_host: str | None, docker: bool) -> Fleet:
-    """The fleet after the fix: the database read again (and Docker, when
-    containers were removed); the state file is never written by a fix."""
-    from ..sources.docker import read_engine
-
-    sources = dict(fleet.sources)
-    rows, hosts = None, None
-    try:
-        rows, hosts = database.read_fleet_table(db_url)
-        sources[DB] = SourceStatus(DB, True, sources[DB].where, f"{len(rows)} rows (re-read)")
-    except SourceError as exc:
-        sources[DB] = SourceStatus(DB, False, sources[DB].where, str(exc))
-    found = fleet.containers
-    if docker:
-        try:
-            found = read_engine(docker_host)
-            sources[DOCKER] = SourceStatus(DOCKER, True, sources[DOCKER].where,
-                                           f"{len(found)} containers (re-read)")
-        except SourceError as exc:
-            found = None
-            sources[DOCKER] = SourceStatus(DOCKER, False, sources[DOCKER].where, str(exc))
-    return Fleet(host_uuid=fleet.host_uuid, deckies=fleet.deckies, rows=rows,
-                 containers=found, enrolled_hosts=hosts, sources=sources)
 
 
 def verify(plan: Plan, after: AuditResult) -> None:

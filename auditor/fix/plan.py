@@ -5,7 +5,7 @@ module decides whether it may happen and turns it into whole-row writes:
 
 * **scope**: a change aimed at another host's row, at the row's key, at an
   unknown column, or at a container that is not DECNET's is refused, and
-  reported, here, whatever rule asked for it;
+  reported, whatever rule asked for it (:mod:`decnet_audit.fix.guards`);
 * **observation**: no fix runs when the state file was not read, and a rule's
   fix does not run when a source of its ``needs`` or ``fix_needs`` was not
   read (it would write a guess);
@@ -16,7 +16,8 @@ module decides whether it may happen and turns it into whole-row writes:
 * **one change per row**: fixes of several rules on one row merge into one
   update, and contradicting ones are refused.
 
-Applying the plan is :func:`decnet_audit.fix.apply.apply_plan`.
+Applying the plan is :func:`decnet_audit.fix.apply.apply_plan`. Every
+finding's ``fix_status`` is set here, through :func:`mark`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..decnet import DECKY_LABEL
 from ..model import (
     CONFLICT,
     DB,
@@ -43,6 +43,7 @@ from ..model import (
     Fleet,
 )
 from ..rule import CONTAINER, FLEET_TABLE, NOW, Change, Rule
+from .guards import guard_empty_state, refusal
 from .sql import KEY, NONKEY, Image, image
 
 _WORST = {REFUSED: 4, CONFLICT: 3, SKIPPED: 2, PLANNED: 1, FIXED: 0}
@@ -107,6 +108,30 @@ def mark(finding: Finding, status: str, detail: str) -> None:
     finding.fixed = finding.fix_status == FIXED
 
 
+def settle(the_plan: Plan) -> None:
+    """Hand each decided change's status down to the findings it answers."""
+    for p in the_plan.changes:
+        if p.status is not None:
+            for f in p.findings:
+                mark(f, p.status, p.detail or "")
+
+
+def hold(the_plan: Plan, why: str) -> None:
+    """Nothing of the plan is to be applied (an interrupted audit, no lock)."""
+    for p in the_plan.changes:
+        if p.status is None:
+            p.status, p.detail = SKIPPED, why
+    settle(the_plan)
+
+
+def preview(the_plan: Plan) -> None:
+    """A dry run: every finding a change would answer is PLANNED."""
+    for p in the_plan.rows + the_plan.containers:
+        for f in p.findings:
+            if f.fix_status is None:
+                mark(f, PLANNED, f"dry run: would {p.describe()}")
+
+
 def plan(result: AuditResult, fleet: Fleet, rules: list[Rule], options: Options,
          now: datetime | None = None) -> Plan:
     """Ask each rule for the changes that converge its findings and keep
@@ -122,12 +147,10 @@ def plan(result: AuditResult, fleet: Fleet, rules: list[Rule], options: Options,
         for change in changes:
             wanted[(change.target, change.name)].append((change, finding))
     planned = [p for key in sorted(wanted) if (p := _merge(wanted[key], fleet, now))]
-    _guard_empty_state(planned, fleet, options)
-    for p in planned:
-        for f in p.findings:
-            if p.status is not None:
-                mark(f, p.status, p.detail or "")
-    return Plan(now, planned, findings)
+    guard_empty_state(planned, fleet, options)
+    the_plan = Plan(now, planned, findings)
+    settle(the_plan)
+    return the_plan
 
 
 def _changes_for(finding: Finding, rule: Rule | None, fleet: Fleet,
@@ -165,77 +188,12 @@ def _changes_for(finding: Finding, rule: Rule | None, fleet: Fleet,
         mark(finding, SKIPPED, "the rule proposed no change")
         return []
     for change in changes:
-        why = _refusal(change, fleet, options)
+        why = refusal(change, fleet, options)
         if why is not None:
             status, detail = why
             mark(finding, status, detail)
             return []  # all of a finding's changes, or none of them
     return changes
-
-
-def _refusal(change: Change, fleet: Fleet, options: Options) -> tuple[str, str] | None:
-    """The scope guard: why ``change`` may not be applied from this host."""
-    local = fleet.host_uuid
-    if not isinstance(change, Change):
-        return REFUSED, f"refused: the rule returned {type(change).__name__}, not a Change"
-    if change.host_uuid != local:
-        return REFUSED, (f"refused: the change targets host {change.host_uuid!r} "
-                         f"({change.target} {change.name}); every write is bound to this host "
-                         f"({local!r}); host {change.host_uuid!r} must act itself")
-    if change.target == CONTAINER:
-        return _container_refusal(change, fleet, options)
-    if change.target != FLEET_TABLE:
-        return REFUSED, f"refused: unknown target {change.target!r}"
-    if change.op not in ("insert", "update", "delete"):
-        return REFUSED, f"refused: unknown operation {change.op!r} on fleet_deckies"
-    bad = sorted(set(change.values) - set(NONKEY))
-    if bad:
-        what = "the row's key cannot change" if set(bad) & set(KEY) else "unknown columns"
-        return REFUSED, f"refused: {what} ({', '.join(bad)})"
-    if change.op != "delete" and not _encodable(change.values):
-        return SKIPPED, "not fixed: a value is not valid UTF-8 text"
-    row = fleet.local_rows.get(change.name)
-    if change.op == "insert":
-        if row is not None:
-            return REFUSED, f"refused: insert of ({local}, {change.name}), but the audit saw it"
-        for col in ("services", "state"):
-            if change.values.get(col) is None:
-                return SKIPPED, f"not fixed: no value for {col} (NOT NULL): it would be a guess"
-    elif row is None:
-        return REFUSED, f"refused: {change.op} of ({local}, {change.name}), a row the audit " \
-                        f"did not see"
-    elif not _encodable(image(row)):
-        return SKIPPED, "not fixed: the row holds text that is not valid UTF-8; fix it by hand"
-    return None
-
-
-def _container_refusal(change: Change, fleet: Fleet, options: Options) -> tuple[str, str] | None:
-    if change.op != "remove":
-        return REFUSED, f"refused: unknown operation {change.op!r} on a container"
-    if not options.unsafe:
-        return SKIPPED, "unsafe fix: removing a container needs --unsafe-fixes"
-    if not options.live_docker:
-        return SKIPPED, "not fixed: Docker was read from a snapshot; containers are only " \
-                        "removed from a live engine"
-    c = fleet.containers_by_name.get(change.name)
-    if c is None:
-        return REFUSED, f"refused: no container {change.name} was observed"
-    if change.values.get("id") not in (None, c.id):
-        return REFUSED, f"refused: container {change.name} is not the one observed"
-    if DECKY_LABEL not in c.labels:
-        return REFUSED, f"refused: container {change.name} has no {DECKY_LABEL} label, so it " \
-                        f"may not be DECNET's; remove it by hand"
-    return None
-
-
-def _encodable(values: dict[str, Any]) -> bool:
-    try:
-        for v in values.values():
-            if isinstance(v, str):
-                v.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _merge(wanted: list[tuple[Change, Finding]], fleet: Fleet, now: datetime) -> Planned | None:
@@ -274,24 +232,3 @@ def _merge(wanted: list[tuple[Change, Finding]], fleet: Fleet, now: datetime) ->
             return p
         p.after = {**p.before, **resolved, "updated_at": now}
     return p
-
-
-def _guard_empty_state(planned: list[Planned], fleet: Fleet, options: Options) -> None:
-    # With no decky for this host in the state file, every row of the host
-    # looks DB-only and every DECNET container an orphan: a missing or wrong
-    # --state must not empty the host.
-    doomed = [p for p in planned if p.op in ("delete", "remove") and p.status is None]
-    if not doomed or fleet.local_deckies or options.allow_empty_state:
-        return
-    src = fleet.sources.get(STATE)
-    where = f" ({src.where}: {src.detail})" if src else ""
-    rows = sum(1 for p in doomed if p.op == "delete")
-    what = " and ".join(part for part in (
-        f"{rows} row{'s' if rows != 1 else ''}" if rows else "",
-        f"{len(doomed) - rows} container{'s' if len(doomed) - rows != 1 else ''}"
-        if len(doomed) > rows else "") if part)
-    for p in doomed:
-        p.status, p.detail = REFUSED, (
-            f"refused: the state file{where} lists no decky for host {fleet.host_uuid!r}, so "
-            f"this run would remove {what} of it; if nothing is deployed, pass "
-            f"--allow-empty-state")

@@ -16,19 +16,24 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from ..engine import Sources, audit, observe
 from ..errors import SourceError, UsageError
-from ..model import CONFLICT, PLANNED, REFUSED, SKIPPED, AuditResult, Fleet
+from ..model import CONFLICT, DB, DOCKER, REFUSED, SKIPPED, AuditResult, Check, Fleet
 from ..outcome import ExitCode, summary_line
 from ..rule import CONTAINER, Rule
 from ..text import visible
 from . import faults, journal
-from .apply import FixRun, apply_plan, reobserve, verify
+from .apply import FixRun, apply_plan, verify
 from .lock import LOCK_TIMEOUT, FixLock
-from .plan import Options, Plan, plan
+from .plan import Options, Plan, hold, plan, preview
 from .show import container_lines, heading, row_diff
+
+if TYPE_CHECKING:
+    from ..config.policy import Policy
 
 _SHOW_LEFT = 20  # remaining findings listed after the re-audit
 
@@ -56,30 +61,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "when the state file lists no decky for this host (missing or empty)")
 
 
-def check_arguments(args: argparse.Namespace) -> None:
-    fixing = args.fix or args.diff
-    for flag, given in (("--unsafe-fixes", args.unsafe_fixes), ("--dry-run", args.dry_run),
-                        ("--journal", args.journal), ("--allow-empty-state",
-                                                      args.allow_empty_state)):
-        if given and not fixing:
-            raise UsageError(f"{flag} needs --fix")
-    if args.journal and (args.dry_run or args.diff):
-        raise UsageError("--journal: a dry run writes nothing, not even a journal")
-    if args.lock_timeout < 0:
-        raise UsageError("--lock-timeout must be 0 or more seconds")
-    if fixing and getattr(args, "write_baseline", None):
-        raise UsageError("--write-baseline records drift as accepted; it cannot be combined "
-                         "with --fix")
+@dataclass(frozen=True)
+class FixOptions:
+    """What the command line asked of ``--fix`` (all off: no fixing)."""
+
+    enabled: bool = False  # --fix or --diff
+    dry_run: bool = False  # --dry-run or --diff
+    unsafe: bool = False  # --unsafe-fixes
+    allow_empty_state: bool = False
+    journal: Path | None = None
+    lock_timeout: float = LOCK_TIMEOUT
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> FixOptions:
+        """The options of a parsed command line, once they make sense together."""
+        fixing = args.fix or args.diff
+        for flag, given in (("--unsafe-fixes", args.unsafe_fixes), ("--dry-run", args.dry_run),
+                            ("--journal", args.journal), ("--allow-empty-state",
+                                                          args.allow_empty_state)):
+            if given and not fixing:
+                raise UsageError(f"{flag} needs --fix")
+        if args.journal and (args.dry_run or args.diff):
+            raise UsageError("--journal: a dry run writes nothing, not even a journal")
+        if args.lock_timeout < 0:
+            raise UsageError("--lock-timeout must be 0 or more seconds")
+        if fixing and getattr(args, "write_baseline", None):
+            raise UsageError("--write-baseline records drift as accepted; it cannot be "
+                             "combined with --fix")
+        return cls(enabled=bool(fixing), dry_run=bool(args.dry_run or args.diff),
+                   unsafe=bool(args.unsafe_fixes), allow_empty_state=bool(args.allow_empty_state),
+                   journal=Path(args.journal) if args.journal else None,
+                   lock_timeout=args.lock_timeout)
 
 
 class FixSession:
     """One run's fixing: the lock (``with``), then :meth:`run` after the audit."""
 
-    def __init__(self, args: argparse.Namespace, sources, err: TextIO,
+    def __init__(self, options: FixOptions, sources: Sources, err: TextIO,
                  env: os._Environ | dict = os.environ):
-        self.args, self.sources, self.err, self.env = args, sources, err, env
-        self.enabled = bool(args.fix or args.diff)
-        self.dry_run = bool(args.dry_run or args.diff)
+        self.options, self.sources, self.err, self.env = options, sources, err, env
+        self.enabled = options.enabled
+        self.dry_run = options.dry_run
         self.fault = faults.from_env(env)
         self.lock_error: str | None = None
         self.code: ExitCode | None = None  # the exit code, once the fix decided it
@@ -88,7 +110,7 @@ class FixSession:
     def __enter__(self) -> FixSession:
         if not self.enabled or self.dry_run:
             return self
-        lock = FixLock(self.sources.db_url, self.sources.host_uuid, self.args.lock_timeout,
+        lock = FixLock(self.sources.db_url, self.sources.host_uuid, self.options.lock_timeout,
                        on_wait=lambda msg: self.err.write(f"decnet-audit: {msg}\n"))
         try:
             lock.__enter__()
@@ -105,31 +127,27 @@ class FixSession:
             self._lock = None
 
     def run(self, fleet: Fleet, result: AuditResult, rules: list[Rule], console,
-            reaudit: Callable[[Fleet], AuditResult], exit_code: Callable[[AuditResult], int]
-            ) -> None:
-        """Plan, show or apply, re-audit. Sets each finding's fix status and
-        :attr:`code` (None: the audit's own exit code stands)."""
+            policy: Policy, keep: Callable[[Check], bool] = lambda c: True) -> None:
+        """Plan, show or apply, re-audit (the same rules, ``-k`` filter and
+        waivers as the audit). Sets each finding's fix status and :attr:`code`
+        (None: the audit's own exit code stands)."""
         if not self.enabled:
             return
-        options = Options(unsafe=self.args.unsafe_fixes,
-                          allow_empty_state=self.args.allow_empty_state,
+        options = Options(unsafe=self.options.unsafe,
+                          allow_empty_state=self.options.allow_empty_state,
                           live_docker=self.sources.docker_snapshot is None)
         the_plan = plan(result, fleet, rules, options)
         if result.interrupted:
-            self._skip_all(the_plan, "the audit was interrupted: nothing is fixed")
+            hold(the_plan, "the audit was interrupted: nothing is fixed")
         elif self.lock_error is not None:
-            self._skip_all(the_plan, f"cannot take the fix lock: {self.lock_error}")
+            hold(the_plan, f"cannot take the fix lock: {self.lock_error}")
         out = Printer(console)
         if self.dry_run:
             out.preview(the_plan)
-            for p in the_plan.rows + the_plan.containers:
-                for f in p.findings:
-                    if f.fix_status is None:
-                        f.fix_status, f.fix_detail = PLANNED, f"dry run: would {p.describe()}"
+            preview(the_plan)
             return
-        path = Path(self.args.journal) if self.args.journal else \
-            journal.default_path(self.env, fleet.host_uuid, "fix")
-        busy = max(self.args.lock_timeout, 5.0)
+        path = self.options.journal or journal.default_path(self.env, fleet.host_uuid, "fix")
+        busy = max(self.options.lock_timeout, 5.0)
         run = apply_plan(the_plan, fleet, db_url=self.sources.db_url, journal_path=path,
                          docker_host=self.sources.docker_host, fault=self.fault,
                          busy_timeout=busy)
@@ -137,8 +155,9 @@ class FixSession:
         if run.applied:
             t0 = time.perf_counter()
             boxes = any(p.target == CONTAINER for p in run.applied)
-            fresh = reobserve(fleet, self.sources.db_url, self.sources.docker_host, boxes)
-            after = reaudit(fresh)
+            # The state file is never written by a fix: only what was is read again.
+            fresh = observe(self.sources, only=(DB, DOCKER) if boxes else (DB,), previous=fleet)
+            after = audit(fresh, rules, keep=keep, waive=policy.waivers.apply)
             after.duration = time.perf_counter() - t0
             verify(the_plan, after)
         out.outcome(run, after)
@@ -147,15 +166,7 @@ class FixSession:
         if run.aborted is not None:
             self.code = ExitCode.NOT_APPLIED
         elif after is not None:
-            self.code = exit_code(after)
-
-    @staticmethod
-    def _skip_all(the_plan: Plan, why: str) -> None:
-        for p in the_plan.changes:
-            if p.status is None:
-                p.status, p.detail = SKIPPED, why
-                for f in p.findings:
-                    f.fix_status, f.fix_detail, f.fixed = SKIPPED, why, False
+            self.code = policy.exit_code(after)
 
 
 class Printer:

@@ -23,15 +23,20 @@ from typing import TextIO
 
 from ..decnet import HOST_UUID_ENV, LOCAL_HOST
 from ..errors import SourceError, UsageError
+from ..model import CONFLICT, REFUSED
 from ..outcome import ExitCode
 from ..rule import FLEET_TABLE
 from ..sources.database import resolve_db_url
 from ..text import visible
 from . import faults, journal
-from .apply import database_label
+from .apply import database_label, journaled, seal
 from .lock import LOCK_TIMEOUT, FixLock, LockBusy
 from .show import container_lines, heading, row_diff
-from .sql import Outcome, Write, WriteAborted, apply
+from .sql import Write, WriteAborted
+
+# What became of each journal entry; the last three leave a row not restored.
+RESTORED, ALREADY, NOT_UNDOABLE = "restored", "already", "not undoable"
+_BAD = (CONFLICT, REFUSED, NOT_UNDOABLE)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,9 +88,9 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
     writes, lines = [], []
     for e in source.entries:
         if e.target != FLEET_TABLE or not e.undoable:
-            lines.append(("not undoable", e, "a removed container cannot be brought back"))
+            lines.append((NOT_UNDOABLE, e, "a removed container cannot be brought back"))
         elif e.host_uuid != local:
-            lines.append(("refused", e, f"row of host {e.host_uuid!r}; this host is {local!r}"))
+            lines.append((REFUSED, e, f"row of host {e.host_uuid!r}; this host is {local!r}"))
         else:
             writes.append(Write(e.name, e.after, e.before, tag=e))
 
@@ -101,20 +106,10 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
     path = Path(args.own_journal) if args.own_journal else \
         journal.default_path(env, local, "undo")
     own = journal.Journal("undo", local, source.database, path, undoes=str(args.journal))
-
-    def before_commit(outcome: Outcome) -> None:
-        own.entries = [journal.Entry(FLEET_TABLE, w.op, local, w.name, w.tag.rules,
-                                     before=before, after=after)
-                       for w, before, after in outcome.applied]
-        if own.entries:
-            own.write()
-
-    outcome = Outcome()
     try:
         with FixLock(url, local, args.lock_timeout,
                      on_wait=lambda msg: err.write(f"decnet-audit: {msg}\n")):
-            if writes:
-                outcome = apply(url, local, writes, before_commit=before_commit, fault=fault,
+            outcome = journaled(own, url, writes, fault=fault,
                                 busy_timeout=max(args.lock_timeout, 5.0))
     except LockBusy as exc:
         err.write(f"decnet-audit: {exc}; nothing was written\n")
@@ -124,36 +119,29 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
                   f"nothing was written\n")
         return ExitCode.NOT_APPLIED
     except WriteAborted as exc:
-        if own.path.exists() and not exc.uncertain:
-            own.path.unlink()
         err.write(f"decnet-audit: undo aborted: {exc}\n")
         return ExitCode.NOT_APPLIED
     except OSError as exc:
         err.write(f"decnet-audit: undo aborted: cannot write its journal {path}: "
                   f"{exc.strerror or exc}; nothing was written\n")
         return ExitCode.NOT_APPLIED
-    if own.entries:
-        own.status = journal.COMMITTED
-        try:
-            own.write()
-        except OSError:
-            pass  # the prepared copy already holds every image
+    seal(own)
 
     for w, _before, _after in outcome.applied:
-        lines.append(("restored", w.tag, _restored(w)))
+        lines.append((RESTORED, w.tag, _restored(w)))
     for w in outcome.already:
-        lines.append(("already", w.tag, "already as before the fix; nothing written"))
+        lines.append((ALREADY, w.tag, "already as before the fix; nothing written"))
     for w, current in outcome.conflicts:
-        lines.append(("conflict", w.tag, "changed since the fix; left as it is"
+        lines.append((CONFLICT, w.tag, "changed since the fix; left as it is"
                       if current is not None else "deleted since the fix; not re-created"))
     counts = Counter(status for status, _e, _why in lines)
     for status, e, why in lines:
-        if not args.quiet or status in ("conflict", "refused", "not undoable"):
+        if not args.quiet or status in _BAD:
             host = f"({visible(e.host_uuid)}, {visible(e.name)})"
             out.write(f"{status}: {e.target} {host}: {why}\n")
     out.write(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to undo")
     out.write(f"; undo journal: {own.path}\n" if own.entries else "\n")
-    bad = counts["conflict"] + counts["refused"] + counts["not undoable"]
+    bad = sum(counts[s] for s in _BAD)
     return ExitCode.DRIFT if bad else ExitCode.OK
 
 
