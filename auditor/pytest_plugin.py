@@ -180,14 +180,9 @@ class CheckItem(pytest.Item):
             pytest.fail(self._findings_text(), pytrace=False)
 
     def _findings_text(self) -> str:
-        lines = []
-        for f in self.check.findings:
-            lines.append(f"{f.code} {_visible(f.message)}")
-            lines.append(f"  expected: {_visible(f.expected)}")
-            lines.append(f"  actual:   {_visible(f.actual)}")
-            if f.waived:
-                lines.append(f"  waived:   {_visible(f.waiver_reason)}")
-        return "\n".join(lines)
+        from .reports.describe import finding_lines
+
+        return "\n".join(line for f in self.check.findings for _part, line in finding_lines(f))
 
     def reportinfo(self):
         name = f"decnet-audit::{self.check.rule}::{self.name}"

@@ -12,6 +12,8 @@ from decnet_audit.outcome import summary_line
 from decnet_audit.rule import Rule
 from decnet_audit.text import visible
 
+from .describe import finding_lines
+
 _LETTER = {PASSED: ".", DRIFT: "F", ERROR: "E", WAIVED: "s"}
 _COLOUR = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
 
@@ -120,18 +122,8 @@ class Console:
                 self.rule_line(f"{c.rule}::{visible(c.decky)}", fill="_", colour="red")
                 info = rule_info.get(c.rule)
                 for f in c.findings:
-                    self.line(f"{f.code} {visible(f.message)}")
-                    self.line(f"  expected: {visible(f.expected)}")
-                    self.line(f"  actual:   {visible(f.actual)}")
-                    if f.waived:
-                        self.line(f"  waived:   {visible(f.waiver_reason)}", "yellow")
-                    if f.fix_status:
-                        self.line(f"  fix:      {f.fix_status}: {visible(f.fix_detail)}")
-                    elif f.fixable and info:
-                        flag = "--fix" if info.fix_safety == "safe" else "--fix --unsafe-fixes"
-                        self.line(f"  fixable:  yes ({info.fix_safety}): decnet-audit {flag}")
-                    else:
-                        self.line("  fixable:  no (report only)")
+                    for part, line in finding_lines(f, fix=_fix_line(f, info)):
+                        self.line(line, "yellow" if part == "waived" else None)
 
     def _waivers(self, result: AuditResult) -> None:
         # Expired and unused waivers change no outcome but need an owner's
@@ -155,3 +147,12 @@ class Console:
             self.rule_line("short audit summary info")
             for text in lines:
                 self.line(text[: self.width * 2])
+
+
+def _fix_line(f, info) -> str:
+    if f.fix_status:
+        return f"  fix:      {f.fix_status}: {visible(f.fix_detail)}"
+    if f.fixable and info:
+        flag = "--fix" if info.fix_safety == "safe" else "--fix --unsafe-fixes"
+        return f"  fixable:  yes ({info.fix_safety}): decnet-audit {flag}"
+    return "  fixable:  no (report only)"

@@ -1,12 +1,14 @@
-"""How the file reports (JUnit XML, HTML) group, name and describe checks.
+"""How every renderer groups, names and describes checks and findings.
 
-Both formats must agree on what a testcase is called and on every count, so
-the grouping, the names and the wording live here once.
+The console, the file reports (JUnit XML, HTML) and the pytest plugin must
+agree on what a testcase is called, on every count and on what a finding
+says, so the grouping, the names and the wording live here once.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from decnet_audit.model import (
@@ -88,6 +90,25 @@ def value_text(value: object) -> str:
         return visible(value, keep_newlines=True)
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
     return visible(text, keep_newlines=True)
+
+
+def finding_lines(finding: Finding, *, value: Callable[[object], str] = visible,
+                  field: bool = False, waived: bool = True,
+                  fix: str | None = None) -> list[tuple[str, str]]:
+    """A finding as text, line by line: ``(part, line)`` with part one of
+    head, field, expected, actual, waived, fix (so a renderer can colour one).
+    ``value`` renders expected and actual; ``field`` adds the field's line,
+    ``waived`` the waiver's reason; ``fix`` is the renderer's fix line."""
+    out = [("head", f"{finding.code} {visible(finding.message)}")]
+    if field and finding.field:
+        out.append(("field", f"  field:    {visible(finding.field)}"))
+    out.append(("expected", f"  expected: {value(finding.expected)}"))
+    out.append(("actual", f"  actual:   {value(finding.actual)}"))
+    if waived and finding.waived:
+        out.append(("waived", f"  waived:   {visible(finding.waiver_reason)}"))
+    if fix is not None:
+        out.append(("fix", fix))
+    return out
 
 
 def fix_text(finding: Finding, info: RuleInfo | None) -> str:

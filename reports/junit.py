@@ -22,7 +22,7 @@ from decnet_audit.model import DRIFT, ERROR, WAIVED, AuditResult, Check, RuleInf
 from decnet_audit.reporter import Reporter
 from decnet_audit.text import visible
 
-from .describe import RuleGroup, error_kind, fix_text, grouped, value_text
+from .describe import RuleGroup, error_kind, finding_lines, fix_text, grouped, value_text
 
 SUITES_NAME = "decnet-audit"
 
@@ -102,13 +102,9 @@ def _body(check: Check, info: RuleInfo) -> str:
     """Each finding: what is wrong, expected vs actual, and how it converges."""
     blocks = []
     for f in check.findings:
-        lines = [f"{f.code} {visible(f.message)}"]
-        if f.field:
-            lines.append(f"  field:    {visible(f.field)}")
-        lines.append("  expected: " + _indent(value_text(f.expected)))
-        lines.append("  actual:   " + _indent(value_text(f.actual)))
-        lines.append("  fix:      " + fix_text(f, info))
-        blocks.append("\n".join(lines))
+        lines = finding_lines(f, value=lambda v: _indent(value_text(v)), field=True,
+                              waived=False, fix="  fix:      " + fix_text(f, info))
+        blocks.append("\n".join(line for _part, line in lines))
     return "\n\n".join(blocks)
 
 
