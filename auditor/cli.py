@@ -121,7 +121,7 @@ def run(argv: list[str]) -> int:
     args = build_parser(reporters).parse_args(argv)
     all_rules = load_rules(pm)
     policy = Policy.from_args(args, all_rules)  # config file, waivers, baseline
-    rules = policy.select(all_rules, args.select, args.ignore)
+    rules = policy.select(args.select, args.ignore)
     if args.list_rules:
         list_rules(rules, sys.stdout)
         return 0

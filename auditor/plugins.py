@@ -9,6 +9,7 @@ from importlib.metadata import entry_points
 import pluggy
 
 from . import hookspecs
+from .config.options import options_of
 from .reporter import Reporter
 from .rule import Rule
 
@@ -61,6 +62,10 @@ def load_rules(pm: pluggy.PluginManager) -> list[Rule]:
             raise PluginError(f"rule {cls.__qualname__} has no valid id (kebab-case): {rid!r}")
         if not isinstance(code, str) or not _CODE.match(code):
             raise PluginError(f"rule {rid} has no valid code (like DA001): {code!r}")
+        try:
+            options_of(cls)
+        except TypeError as exc:
+            raise PluginError(f"rule {rid}: {exc}") from None
         for key in (rid, code):
             if key in seen:
                 raise PluginError(f"rule {rid}: {key!r} is already used by {seen[key]}")

@@ -66,7 +66,7 @@ class _AuditSession:
             policy = Policy.load(all_rules, config_path=_opt(config, "config"),
                                  cwd=config.invocation_params.dir,
                                  baseline=_opt(config, "baseline"))
-            rules = policy.select(all_rules, _opt(config, "select"), _opt(config, "ignore"))
+            rules = policy.select(_opt(config, "select"), _opt(config, "ignore"))
             sources = Sources.resolve(
                 os.environ, state=_opt(config, "state"), db=_opt(config, "db"),
                 docker_host=_opt(config, "docker-host"),

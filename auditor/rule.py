@@ -61,6 +61,9 @@ class Rule:
     #: "safe" (applied by ``--fix``), "unsafe" (only with ``--unsafe-fixes``)
     #: or None (report only). The docstring says why.
     fix_safety: ClassVar[str | None] = None
+    #: Names of the class attributes that the config file may set
+    #: (``[rules.<id>] max-age-minutes = 60``); see decnet_audit.config.options.
+    options: ClassVar[tuple[str, ...]] = ()
 
     def subjects(self, fleet: Fleet) -> Iterable[str]:
         """Decky names this rule examines; each is one check (one JUnit testcase)."""

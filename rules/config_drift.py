@@ -51,6 +51,7 @@ class ConfigDrift(Rule):
     #: ``decky_config`` keys never compared (e.g. ``("last_login_attempt",)``
     #: if a DECNET version updates one record of it and not the other).
     ignored_config_keys: ClassVar[tuple[str, ...]] = ()
+    options = ("ignored_config_keys",)
 
     def __init__(self, ignored_config_keys: tuple[str, ...] | list[str] | None = None):
         if ignored_config_keys is not None:

@@ -41,6 +41,7 @@ class StaleObservation(Rule):
     #: Minutes after which a ``last_seen`` is stale. Set per run with
     #: ``StaleObservation(max_age_minutes=...)``.
     max_age_minutes: ClassVar[float] = 10
+    options = ("max_age_minutes",)
 
     def __init__(self, max_age_minutes: float | None = None,
                  now: Callable[[], datetime] | None = None):

@@ -61,10 +61,11 @@ class Config:
     def where(self, key: str) -> str:
         return f"{self.path}:{self.lines.get(key, 1)}"
 
-    def resolve(self, rules: list[Rule]) -> None:
+    def resolve(self, rules: list[Rule]) -> list[Rule]:
         """Check every rule the file names against the loaded rules (errors
-        name the line), turn waiver rule names into ids, and apply rule
-        options (a configured rule may be replaced in ``rules``)."""
+        name the line), turn waiver rule names into ids, and return the rules
+        with their options applied (a new list; ``rules`` is left as it is)."""
+        rules = list(rules)
         for key, tokens in (("select", self.select), ("ignore", self.ignore),
                             ("fail-on", self.fail_on)):
             for token in tokens or ():
@@ -94,6 +95,7 @@ class Config:
                 rules[rules.index(rule)] = configure(rule, chosen)
             except ValueError as exc:
                 raise ConfigError(f"{self.path}:{line}: rules.{rule.id}: {exc}") from None
+        return rules
 
 
 def rule_by_name(rules: list[Rule], token: str, where: str) -> Rule:

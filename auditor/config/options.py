@@ -1,10 +1,11 @@
 """Rule options from the config file: ``[tool.decnet-audit.rules.<rule-id>]``.
 
-A rule's options are the public class attributes it defines itself (beyond
-the :class:`~decnet_audit.rule.Rule` contract) whose default is a bool, an
-int, a float, a string or a tuple of strings, e.g. ``max_age_minutes = 60``.
-A rule therefore needs no registration to be configurable; the default's type
-(or a ``ClassVar[float]`` annotation) is the option's type. In the file,
+A rule declares its options by name in ``options`` (as sqlfluff's rules
+declare ``config_keywords``); each is a class attribute whose default is a
+bool, an int, a float, a string or a tuple of strings, e.g.
+``max_age_minutes: ClassVar[float] = 10``. The default's type (or its
+``ClassVar[float]`` annotation) is the option's type. Any other attribute is
+the rule's own business, never configurable. In the file,
 ``max-age-minutes`` and ``max_age_minutes`` name the same option.
 
 When the rule's constructor takes the option as a keyword argument, the rule
@@ -20,24 +21,29 @@ from typing import Any
 
 from ..rule import Rule
 
-# The Rule contract, not options.
-_CONTRACT = {"id", "code", "needs", "fix_needs", "fix_safety"}
+# The Rule contract, never options.
+_CONTRACT = {"id", "code", "needs", "fix_needs", "fix_safety", "options"}
 
 
 def options_of(cls: type[Rule]) -> dict[str, Any]:
-    """Option name -> default, for one rule class (subclasses override)."""
+    """Option name -> default, for one rule class. TypeError when a declared
+    option is not an attribute of a supported type (a plugin's mistake)."""
     out: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):
-        if klass is Rule or not issubclass(klass, Rule):
-            continue
-        for name, value in vars(klass).items():
-            if name.startswith("_") or name in _CONTRACT:
-                continue
-            if isinstance(value, bool | int | float | str) or _is_str_tuple(value):
-                declared = _declared(klass, name)
-                if declared is float and isinstance(value, int) and not isinstance(value, bool):
-                    value = float(value)
-                out[name] = value
+    declared_names = getattr(cls, "options", ())
+    if isinstance(declared_names, str) or not all(isinstance(n, str) for n in declared_names):
+        raise TypeError(f"options must be a tuple of attribute names, not {declared_names!r}")
+    for name in declared_names:
+        if name.startswith("_") or name in _CONTRACT or not hasattr(cls, name):
+            raise TypeError(f"option {name!r} is not a public attribute of the rule")
+        value = getattr(cls, name)
+        if not (isinstance(value, bool | int | float | str) or _is_str_tuple(value)):
+            raise TypeError(f"option {name!r} has a default of an unsupported type "
+                            f"({type(value).__name__}; bool, number, string or tuple of strings)")
+        owner = next(k for k in cls.__mro__ if name in vars(k))
+        if _declared(owner, name) is float and isinstance(value, int) \
+                and not isinstance(value, bool):
+            value = float(value)
+        out[name] = value
     return out
 
 

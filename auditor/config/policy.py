@@ -43,9 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class Policy:
-    def __init__(self, config: Config, waivers: WaiverSet, *, fail_on: set[str] | None = None,
-                 exit_zero: bool = False, recorder: Recorder | None = None):
+    def __init__(self, config: Config, waivers: WaiverSet, *, rules: list[Rule] = (),
+                 fail_on: set[str] | None = None, exit_zero: bool = False,
+                 recorder: Recorder | None = None):
         self.config = config
+        self.rules = list(rules)  # every loaded rule, with the file's options applied
         self.waivers = waivers
         self.fail_on = fail_on
         self.exit_zero = exit_zero
@@ -64,9 +66,10 @@ class Policy:
              today: date | None = None) -> Policy:
         """Read the config (and baseline), check them against ``rules`` (all
         loaded rules, so a waiver for a rule left out by --select is still
-        valid) and set rule options. Bad files raise ConfigError (exit 4)."""
+        valid) and configure them (:attr:`rules`; the caller's list is left as
+        it is). Bad files raise ConfigError (exit 4)."""
         cfg = load_config(Path(config_path) if config_path else None, cwd=cwd)
-        cfg.resolve(rules)
+        rules = cfg.resolve(rules)
         today = today or date.today()
         waivers = list(cfg.waivers)
         recorder = None
@@ -84,12 +87,13 @@ class Policy:
                             for w in read_baseline(path)]
         tokens = fail_on or cfg.fail_on
         chosen = {r.id for r in select_rules(rules, tokens, [])} if tokens else None
-        return cls(cfg, WaiverSet(waivers, today), fail_on=chosen, exit_zero=exit_zero,
-                   recorder=recorder)
+        return cls(cfg, WaiverSet(waivers, today), rules=rules, fail_on=chosen,
+                   exit_zero=exit_zero, recorder=recorder)
 
-    def select(self, rules: list[Rule], select: list[str], ignore: list[str]) -> list[Rule]:
-        """``--select``/``--ignore`` from the command line replace the file's."""
-        return select_rules(rules, select or self.config.select or [],
+    def select(self, select: list[str], ignore: list[str]) -> list[Rule]:
+        """The configured rules that run; ``--select``/``--ignore`` from the
+        command line replace the file's."""
+        return select_rules(self.rules, select or self.config.select or [],
                             ignore or self.config.ignore or [])
 
     def waive(self, checks: list[Check]) -> None:

@@ -179,8 +179,8 @@ def _rules_plugin(*classes):
     return Plugin()
 
 
-def _rule(rid, code, base=Rule):
-    return type("R", (base,), {"id": rid, "code": code, "__doc__": "A rule."})
+def _rule(rid, code, base=Rule, **attrs):
+    return type("R", (base,), {"id": rid, "code": code, "__doc__": "A rule.", **attrs})
 
 
 @pytest.mark.parametrize("classes, says", [
@@ -192,6 +192,12 @@ def _rule(rid, code, base=Rule):
     ((_rule("fresh-rule", "DA001"),), ["'DA001' is already used by", "json-only", "fresh-rule"]),
     ((_rule("a-rule", "XX001"), _rule("b-rule", "XX001")),
      ["'XX001' is already used by", "a-rule", "b-rule"]),
+    ((_rule("opt-rule", "XX003", options=("limit",)),),
+     ["rule opt-rule: option 'limit' is not a public attribute"]),
+    ((_rule("opt-rule", "XX003", options=("limit",), limit={"a": 1}),),
+     ["rule opt-rule: option 'limit' has a default of an unsupported type (dict"]),
+    ((_rule("opt-rule", "XX003", options="limit", limit=1),),
+     ["options must be a tuple of attribute names"]),
 ])
 def test_rules_breaking_the_contract_are_rejected(classes, says):
     pm = plugin_manager(extra=(_rules_plugin(*classes),))

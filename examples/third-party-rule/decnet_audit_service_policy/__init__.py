@@ -37,6 +37,7 @@ class ServiceAllowList(Rule):
 
     #: Service names a decky may expose (empty: no policy, nothing checked).
     allowed_services: ClassVar[tuple[str, ...]] = ()
+    options = ("allowed_services",)
 
     def __init__(self, allowed_services: tuple[str, ...] | list[str] | None = None):
         if allowed_services is None and os.environ.get(ENV, "").strip():
