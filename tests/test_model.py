@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from decnet_audit.model import Container, Decky, Fleet, Row, service_container_name
+from decnet_audit.decnet import service_container_name
+from decnet_audit.model import Decky, Fleet, Row
+from kit.build import bare, labelled
+from kit.build import fleet as build_fleet
 
 
-def labelled(decky: str, service: str, state: str = "running", name: str | None = None):
-    return Container(
-        id=f"id-{decky}-{service}", name=name or service_container_name(decky, service),
-        state=state, labels={"decnet.fleet.service": "true", "decnet.fleet.decky": decky,
-                             "decnet.fleet.service_name": service},
-    )
-
-
-def bare(name: str, state: str = "running"):
-    return Container(id=f"id-{name}", name=name, state=state)
-
-
-def fleet(*containers, host_uuid="local", deckies=(), rows=()) -> Fleet:
-    return Fleet(host_uuid=host_uuid, deckies=list(deckies), rows=list(rows),
-                 containers=list(containers))
+def fleet(*containers, host="local", deckies=(), rows=()):
+    return build_fleet(deckies, rows, containers, host=host)
 
 
 SERVICES = ("ssh", "http")
@@ -95,7 +85,7 @@ def test_local_and_foreign_records():
     rows = [Row("host-a", "mine", "[]", None, None, "running"),
             Row("local", "mine", "[]", None, None, "running"),
             Row("host-b", "theirs", "[]", None, None, "running")]
-    f = fleet(host_uuid="host-a", deckies=deckies, rows=rows)
+    f = fleet(host="host-a", deckies=deckies, rows=rows)
     assert sorted(f.local_deckies) == ["mine", "mine-too"]
     assert list(f.local_rows) == ["mine"] and f.local_rows["mine"].host_uuid == "host-a"
     # "local" is just another host_uuid once this host is a swarm member.

@@ -15,38 +15,25 @@ from decnet_audit.engine import audit
 from decnet_audit.fix.journal import decode_image, encode_image
 from decnet_audit.fix.plan import CONFLICT, REFUSED, SKIPPED, Options, plan
 from decnet_audit.fix.show import row_diff
-from decnet_audit.model import DB, DOCKER, STATE, Container, Decky, Fleet, Row, SourceStatus
+from decnet_audit.model import DB, DOCKER, STATE
 from decnet_audit.rule import NOW, Change, Rule
 from decnet_audit.rules.db_only import DbOnly
 from decnet_audit.rules.docker_mismatch import DockerMismatch
 from decnet_audit.rules.foreign_host_row import ForeignHostRow
 from decnet_audit.rules.json_only import JsonOnly
+from kit.build import T0, bare, decky, labelled, row
+from kit.build import fleet as build_fleet
 
 BUILTIN = [JsonOnly(), DbOnly(), DockerMismatch(), ForeignHostRow()]
-T0 = "2026-01-01 00:00:00.000000"
-
-
-def decky(name, services=("ssh",), host=None):
-    return Decky(name, "10.0.0.1", tuple(services), host, {"name": name, "services": services})
-
-
-def row(name, state="running", host="local", **kw):
-    return Row(host, name, json.dumps(["ssh"]), None, "10.0.0.1", state, updated_at=T0, **kw)
 
 
 def running(name, service="ssh"):
-    return Container(f"id-{name}-{service}", f"{name}-{service}", "running",
-                     {"decnet.fleet.decky": name, "decnet.fleet.service_name": service})
+    return labelled(name, service)
 
 
 def fleet(deckies=(), rows=(), containers=(), *, state_ok=True, docker_ok=True):
-    sources = {
-        STATE: SourceStatus(STATE, state_ok, "state.json", "ok" if state_ok else "invalid JSON"),
-        DB: SourceStatus(DB, True, "sqlite:///x.db", "ok"),
-        DOCKER: SourceStatus(DOCKER, docker_ok, "sock", "ok" if docker_ok else "refused"),
-    }
-    return Fleet("local", list(deckies) if state_ok else None, list(rows),
-                 list(containers) if docker_ok else None, sources=sources)
+    return build_fleet(deckies, rows, containers,
+                       unread=[s for s, ok in ((STATE, state_ok), (DOCKER, docker_ok)) if not ok])
 
 
 def planned(f, rules=BUILTIN, **opts):
@@ -66,7 +53,7 @@ def test_each_builtin_plans_its_documented_change():
     assert set(by) == {("insert", "a"), ("update", "b"), ("delete", "c")}
     ins = by[("insert", "a")].after
     assert ins["state"] == "running" and ins["host_uuid"] == "local"
-    assert json.loads(ins["services"]) == ["ssh"] and ins["decky_ip"] == "10.0.0.1"
+    assert json.loads(ins["services"]) == ["ssh"] and ins["decky_ip"] == f.local_deckies["a"].ip
     assert ins["last_seen"] == ins["updated_at"] == p.now
     upd = by[("update", "b")]
     assert upd.after["state"] == "running" and upd.before["state"] == "failed"
@@ -91,7 +78,7 @@ def test_no_fix_runs_without_the_state_file():
     assert p.changes == []
     assert result.findings and {x.rule for x in result.findings} == {"orph"}
     (st, why), = status(result, "orph")
-    assert st == SKIPPED and "state file was not read (invalid JSON)" in why
+    assert st == SKIPPED and "state file was not read (unreadable)" in why
 
 
 def test_docker_unread_skips_json_only_and_says_why_but_not_db_only():
@@ -216,7 +203,7 @@ class Orphans(Rule):
 
 
 def test_containers_are_removed_only_when_labelled_unsafe_and_live():
-    plain = Container("id-p", "plain", "running", {})
+    plain = bare("plain")
     f = fleet([decky("b")], [], [running("a"), plain])
     p, result = planned(f, rules=[Orphans()])
     assert p.containers == []  # unsafe, and --unsafe-fixes not given
