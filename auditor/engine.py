@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .decnet import HOST_UUID_ENV, LOCAL_HOST
-from .errors import SourceError
 from .model import (
     ANY_DECKY,
     DB,
@@ -24,10 +23,7 @@ from .model import (
     STATE,
     AuditResult,
     Check,
-    Container,
-    Decky,
     Fleet,
-    Row,
     SourceStatus,
 )
 from .rule import Rule
@@ -78,11 +74,12 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
         # modules half-built.
         if src.docker_snapshot is None:
             dockerengine.import_sdk()
-        docker = _Background(_observe_docker, src)
+        docker = _Background(dockerengine.read, src.docker_host, src.docker_snapshot)
     if STATE in only:
-        deckies, statuses[STATE] = _observe_state(src)
+        deckies, statuses[STATE] = statefile.read(src.state_path)
     if DB in only:
-        rows, hosts, statuses[DB] = _observe_db(src)
+        table, statuses[DB] = database.read(src.db_url)
+        rows, hosts = table or (None, None)
     if docker is not None:
         containers, statuses[DOCKER] = docker.result()
     return Fleet(
@@ -93,46 +90,6 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
         enrolled_hosts=hosts,
         sources={s: statuses[s] for s in SOURCES if s in statuses},
     )
-
-
-def _observe_state(src: Sources) -> tuple[list[Decky] | None, SourceStatus]:
-    try:
-        deckies = statefile.read_state(src.state_path)
-    except SourceError as exc:
-        return None, SourceStatus(STATE, False, str(src.state_path), str(exc))
-    if deckies is None:
-        deckies = []
-        detail = "file not found: nothing deployed (empty fleet)"
-    else:
-        detail = f"{len(deckies)} deckies"
-    return deckies, SourceStatus(STATE, True, str(src.state_path), detail)
-
-
-def _observe_db(src: Sources) -> tuple[list[Row] | None, frozenset[str] | None, SourceStatus]:
-    where = database.mask(src.db_url)
-    try:
-        rows, hosts = database.read_fleet_table(src.db_url)
-    except SourceError as exc:
-        return None, None, SourceStatus(DB, False, where, str(exc))
-    detail = f"{len(rows)} rows"
-    if hosts is not None:
-        detail += f", {len(hosts)} enrolled hosts"
-    return rows, hosts, SourceStatus(DB, True, where, detail)
-
-
-def _observe_docker(src: Sources) -> tuple[list[Container] | None, SourceStatus]:
-    if src.docker_snapshot is not None:
-        where = f"snapshot {src.docker_snapshot}"
-    else:
-        where = src.docker_host or "DOCKER_HOST (environment)"
-    try:
-        if src.docker_snapshot is not None:
-            containers = dockerengine.read_snapshot(src.docker_snapshot)
-        else:
-            containers = dockerengine.read_engine(src.docker_host)
-    except SourceError as exc:
-        return None, SourceStatus(DOCKER, False, where, str(exc))
-    return containers, SourceStatus(DOCKER, True, where, f"{len(containers)} containers")
 
 
 class _Background:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlalchemy.pool import NullPool
 
 from ..errors import SourceError, UsageError
-from ..model import Row
+from ..model import DB, Row, SourceStatus
 
 COLUMNS = (
     "host_uuid", "name", "services", "decky_config", "decky_ip", "state",
@@ -182,6 +182,20 @@ def describe_error(exc: BaseException, url: str | URL) -> str:
     for secret in _secrets(parsed) if parsed is not None else ():
         msg = msg.replace(secret, "***")
     return msg
+
+
+def read(url: str) -> tuple[tuple[list[Row], frozenset[str] | None] | None, SourceStatus]:
+    """The source as the engine reads it: (rows, enrolled hosts or None when
+    there is no swarm_hosts table), or None when unreadable; and what came of it."""
+    where = mask(url)
+    try:
+        rows, hosts = read_fleet_table(url)
+    except SourceError as exc:
+        return None, SourceStatus(DB, False, where, str(exc))
+    detail = f"{len(rows)} rows"
+    if hosts is not None:
+        detail += f", {len(hosts)} enrolled hosts"
+    return (rows, hosts), SourceStatus(DB, True, where, detail)
 
 
 def read_fleet_table(url: str) -> tuple[list[Row], frozenset[str] | None]:

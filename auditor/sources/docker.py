@@ -13,9 +13,23 @@ import sys
 from pathlib import Path
 
 from ..errors import SourceError
-from ..model import Container
+from ..model import DOCKER, Container, SourceStatus
 
 API_TIMEOUT = 15  # seconds
+
+
+def read(base_url: str | None, snapshot: Path | None = None
+         ) -> tuple[list[Container] | None, SourceStatus]:
+    """The source as the engine reads it: the containers of the engine at
+    ``base_url`` (None: DOCKER_HOST), or of a saved capture; None when
+    unreadable; and what came of it."""
+    where = f"snapshot {snapshot}" if snapshot is not None else \
+        base_url or "DOCKER_HOST (environment)"
+    try:
+        containers = read_snapshot(snapshot) if snapshot is not None else read_engine(base_url)
+    except SourceError as exc:
+        return None, SourceStatus(DOCKER, False, where, str(exc))
+    return containers, SourceStatus(DOCKER, True, where, f"{len(containers)} containers")
 
 
 def import_sdk() -> None:

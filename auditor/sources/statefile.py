@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import SourceError
-from ..model import Decky
+from ..model import STATE, Decky, SourceStatus
 
 DEFAULT_PATHS = ("decnet-state.json", "/var/lib/decnet/decnet-state.json")
 
@@ -21,6 +21,19 @@ def resolve_state_path(arg: str | None, env: Mapping[str, str]) -> Path:
         if Path(candidate).exists():
             return Path(candidate)
     return Path(DEFAULT_PATHS[0])
+
+
+def read(path: Path) -> tuple[list[Decky] | None, SourceStatus]:
+    """The source as the engine reads it: the deckies (None when unreadable)
+    and what came of it. A missing file is an empty fleet, not an error."""
+    try:
+        deckies = read_state(path)
+    except SourceError as exc:
+        return None, SourceStatus(STATE, False, str(path), str(exc))
+    if deckies is None:
+        return [], SourceStatus(STATE, True, str(path),
+                                "file not found: nothing deployed (empty fleet)")
+    return deckies, SourceStatus(STATE, True, str(path), f"{len(deckies)} deckies")
 
 
 def read_state(path: Path) -> list[Decky] | None:
