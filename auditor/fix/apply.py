@@ -1,10 +1,10 @@
 """Applying a fix plan: journal, one transaction, containers.
 
 :func:`journaled` is the one journaled transaction, used by ``--fix``
-(:func:`apply_plan`) and ``undo`` alike. Order matters: the rows go first, in one transaction whose journal is on
-disk before the COMMIT; containers are removed only once that commit
-succeeded; the journal is then rewritten with what became of each. A run
-that applies nothing writes no journal.
+(:func:`apply_plan`) and ``undo`` alike. Order matters: the rows go first,
+in one transaction whose journal is on disk before the COMMIT; containers
+are removed only once that commit succeeded; the journal is then rewritten
+with what became of each. A run that applies nothing writes no journal.
 """
 
 from __future__ import annotations
