@@ -18,6 +18,15 @@ if TYPE_CHECKING:
 LOCAL_HOST = "local"  # DECNET's host_uuid for the unihost mothership
 HOST_UUID_ENV = "DECNET_HOST_UUID"
 
+# DECNET's table of deckies: its columns in DECNET's order, and its key.
+FLEET_TABLE = "fleet_deckies"
+COLUMNS = (
+    "host_uuid", "name", "services", "decky_config", "decky_ip", "state",
+    "last_error", "compose_hash", "last_seen", "updated_at",
+)
+KEY = ("host_uuid", "name")
+NONKEY = tuple(c for c in COLUMNS if c not in KEY)
+
 # The labels DECNET's composer puts on every service container.
 DECKY_LABEL = "decnet.fleet.decky"
 SERVICE_LABEL = "decnet.fleet.service_name"
@@ -26,6 +35,17 @@ SERVICE_LABEL = "decnet.fleet.service_name"
 RUNNING, DEGRADED, FAILED, TORN_DOWN = "running", "degraded", "failed", "torn_down"
 
 UNPARSEABLE: Any = type("Unparseable", (), {"__repr__": lambda self: "UNPARSEABLE"})()
+
+
+def services_text(services) -> str:
+    """A decky's services as a written row holds them (json-only's insert and
+    config-drift's update write the same text)."""
+    return json.dumps(list(services))
+
+
+def config_text(config) -> str:
+    """A decky's DeckyConfig as a written row holds it."""
+    return json.dumps(dict(config), sort_keys=True)
 
 
 def service_container_name(decky: str, service: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .decnet import FLEET_TABLE
 from .model import Finding, Fleet, RuleInfo
 
 
@@ -20,7 +21,8 @@ class _Now:
 
 NOW = _Now()
 
-FLEET_TABLE, CONTAINER = "fleet_deckies", "container"
+# The targets of a Change: DECNET's table of deckies, or a Docker container.
+CONTAINER = "container"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from decnet_audit.decnet import UNPARSEABLE as _UNPARSEABLE
+from decnet_audit.decnet import config_text, services_text
 from decnet_audit.decnet import parse_services as _json_services
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, STATE, Decky, Row
@@ -103,13 +104,11 @@ class ConfigDrift(Rule):
         decky = fleet.local_deckies[finding.decky]
         fld = finding.field or ""
         if fld == "services":
-            values = {"services": json.dumps(list(decky.services))}
+            values = {"services": services_text(decky.services)}
         elif fld == "decky_ip":
             values = {"decky_ip": decky.ip}
         else:
-            # json-only writes the same serialisation, so a fixed row and an
-            # inserted one are byte for byte alike.
-            values = {"decky_config": json.dumps(dict(decky.config), sort_keys=True)}
+            values = {"decky_config": config_text(decky.config)}
         return [Change("update", fleet.host_uuid, decky.name, values)]
 
 

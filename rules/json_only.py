@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from decnet_audit.decnet import config_text, services_text
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, DOCKER, STATE
 from decnet_audit.rule import NOW, Change, Rule
@@ -49,8 +48,8 @@ class JsonOnly(Rule):
         decky = fleet.local_deckies[finding.decky]
         state = fleet.aggregate(decky.name, decky.services)
         return [Change("insert", fleet.host_uuid, decky.name, {
-            "services": json.dumps(list(decky.services)),
-            "decky_config": json.dumps(dict(decky.config), sort_keys=True),
+            "services": services_text(decky.services),
+            "decky_config": config_text(decky.config),
             "decky_ip": decky.ip,
             "state": state,
             "last_seen": NOW,  # the state was just observed in Docker

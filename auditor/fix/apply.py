@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..decnet import NONKEY
 from ..errors import SourceError
 from ..model import CONFLICT, FIXED, PLANNED, SKIPPED, AuditResult, Fleet
 from ..rule import CONTAINER, FLEET_TABLE
@@ -21,7 +22,7 @@ from ..sources import database
 from . import containers
 from .journal import COMMITTED, Entry, Journal
 from .plan import Plan, Planned, mark, settle
-from .sql import NONKEY, Image, Outcome, Write, WriteAborted, apply
+from .sql import Image, Outcome, Write, WriteAborted, apply
 
 _QUIET = ("updated_at", "last_seen")  # stamped on every write; not news in a summary
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..decnet import DECKY_LABEL
+from ..decnet import DECKY_LABEL, KEY, NONKEY
 from ..model import REFUSED, SKIPPED, STATE, Fleet
 from ..rule import CONTAINER, FLEET_TABLE, Change
-from .sql import KEY, NONKEY, image
+from .sql import image
 
 if TYPE_CHECKING:
     from .plan import Options, Planned

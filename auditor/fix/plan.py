@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..decnet import KEY, NONKEY
 from ..model import (
     CONFLICT,
     DB,
@@ -44,7 +45,7 @@ from ..model import (
 )
 from ..rule import CONTAINER, FLEET_TABLE, NOW, Change, Rule
 from .guards import guard_empty_state, refusal
-from .sql import KEY, NONKEY, Image, image
+from .sql import Image, image
 
 _WORST = {REFUSED: 4, CONFLICT: 3, SKIPPED: 2, PLANNED: 1, FIXED: 0}
 _SOURCE_NAME = {STATE: "the state file", DB: "the database", DOCKER: "Docker"}

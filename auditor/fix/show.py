@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..sources.database import COLUMNS
+from ..decnet import COLUMNS
 from ..text import visible
 
 _WIDTH = max(len(c) for c in COLUMNS)

@@ -24,11 +24,9 @@ from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..decnet import COLUMNS, NONKEY
 from ..sources import database
-from ..sources.database import COLUMNS
 
-KEY = ("host_uuid", "name")
-NONKEY = tuple(c for c in COLUMNS if c not in KEY)
 CHUNK = 500  # names per SELECT ... IN (...): far below every driver's limit
 LOCK_WAIT = 10  # seconds MariaDB waits for a row DECNET's reconciler is writing
 

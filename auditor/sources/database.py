@@ -15,13 +15,10 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from ..decnet import COLUMNS
 from ..errors import SourceError, UsageError
 from ..model import DB, Row, SourceStatus
 
-COLUMNS = (
-    "host_uuid", "name", "services", "decky_config", "decky_ip", "state",
-    "last_error", "compose_hash", "last_seen", "updated_at",
-)
 _SYNC_DRIVERS = {
     "mysql": "mysql+pymysql", "mysql+asyncmy": "mysql+pymysql",
     "mysql+aiomysql": "mysql+pymysql", "mariadb": "mysql+pymysql",
