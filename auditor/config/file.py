@@ -14,7 +14,7 @@ Keys::
     fail-on = ["docker-mismatch"]        # as --fail-on
     baseline = "decnet-audit-baseline.toml"   # relative to this file
 
-    [rules.stale-observation]            # rule options (see ruleoptions)
+    [rules.stale-observation]            # rule options (see config/options.py)
     max-age-minutes = 30
 
     [[waivers]]

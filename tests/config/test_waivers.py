@@ -20,7 +20,7 @@ CORE = "json-only,db-only,docker-mismatch,foreign-host-row"
 
 @pytest.fixture
 def planted(tmp_path, sqlite_db):
-    """One clean decky and one drift of each core class (reportkit)."""
+    """One clean decky and one drift of each core class (kit.report)."""
     return drifted_fleet(tmp_path, sqlite_db, PsCapture(tmp_path / "ps.jsonl"))
 
 

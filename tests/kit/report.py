@@ -1,7 +1,7 @@
 """Fleets with known drift, and one CLI run writing every report format.
 
 The fleets are real inputs: a state file, a DECNET-schema database and either
-real containers (``fleetkit.DockerFleet``) or a ``docker ps --format
+real containers (``kit.fleet.DockerFleet``) or a ``docker ps --format
 '{{json .}}'`` capture (``PsCapture``), which the CLI reads with
 ``--docker-snapshot`` exactly as an operator's saved capture.
 """
@@ -25,7 +25,7 @@ FOREIGN_HOST = "elsewhere-0001"
 @dataclass
 class PsCapture:
     """Containers written as ``docker ps -a --no-trunc --format '{{json .}}'``
-    lines; same ``decky()`` as ``fleetkit.DockerFleet``."""
+    lines; same ``decky()`` as ``kit.fleet.DockerFleet``."""
 
     path: Path
     lines: list[str] = field(default_factory=list)
