@@ -124,7 +124,7 @@ def run(argv: list[str]) -> int:
     rules = policy.select(args.select, args.ignore)
     if args.list_rules:
         list_rules(rules, sys.stdout)
-        return 0
+        return ExitCode.OK
     fix_options = session.FixOptions.from_args(args)
     if not rules:
         sys.stderr.write("decnet-audit: no rule selected\n")

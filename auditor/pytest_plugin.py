@@ -59,6 +59,7 @@ class _AuditSession:
         from .config.policy import Policy
         from .engine import Sources, audit, observe
         from .errors import UsageError
+        from .outcome import ExitCode
         from .plugins import PluginError, load_rules, plugin_manager
 
         try:
@@ -76,7 +77,7 @@ class _AuditSession:
         except UsageError as exc:
             raise pytest.UsageError(f"decnet-audit: {exc}") from None
         except PluginError as exc:
-            pytest.exit(f"decnet-audit: plugin error: {exc}", returncode=3)
+            pytest.exit(f"decnet-audit: plugin error: {exc}", returncode=ExitCode.INTERNAL)
         if not rules:
             raise pytest.UsageError("decnet-audit: no rule selected")
         self.fleet = observe(sources)
