@@ -111,19 +111,8 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
                      on_wait=lambda msg: err.write(f"decnet-audit: {msg}\n")):
             outcome = journaled(own, url, writes, fault=fault,
                                 busy_timeout=max(args.lock_timeout, 5.0))
-    except LockBusy as exc:
-        err.write(f"decnet-audit: {exc}; nothing was written\n")
-        return ExitCode.NOT_APPLIED
-    except SourceError as exc:
-        err.write(f"decnet-audit: undo: cannot use the database {source.database}: {exc}; "
-                  f"nothing was written\n")
-        return ExitCode.NOT_APPLIED
-    except WriteAborted as exc:
-        err.write(f"decnet-audit: undo aborted: {exc}\n")
-        return ExitCode.NOT_APPLIED
-    except OSError as exc:
-        err.write(f"decnet-audit: undo aborted: cannot write its journal {path}: "
-                  f"{exc.strerror or exc}; nothing was written\n")
+    except (LockBusy, SourceError, WriteAborted, OSError) as exc:
+        err.write(f"decnet-audit: {_not_applied(exc, source.database, path)}\n")
         return ExitCode.NOT_APPLIED
     seal(own)
 
@@ -143,6 +132,18 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
     out.write(f"; undo journal: {own.path}\n" if own.entries else "\n")
     bad = sum(counts[s] for s in _BAD)
     return ExitCode.DRIFT if bad else ExitCode.OK
+
+
+def _not_applied(exc: Exception, database: str, path: Path) -> str:
+    """Why an undo wrote nothing, in one line."""
+    if isinstance(exc, LockBusy):
+        return f"{exc}; nothing was written"
+    if isinstance(exc, SourceError):
+        return f"undo: cannot use the database {database}: {exc}; nothing was written"
+    if isinstance(exc, WriteAborted):
+        return f"undo aborted: {exc}"
+    return (f"undo aborted: cannot write its journal {path}: {exc.strerror or exc}; "
+            f"nothing was written")
 
 
 def _restored(w: Write) -> str:

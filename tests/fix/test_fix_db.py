@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from decnet_audit.fix.lock import FixLock
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, STATE
 from decnet_audit.rule import Change, Rule
@@ -331,6 +332,13 @@ def test_undo_guards_host_database_and_conflicts(host, tmp_path, sqlite_db):
     bad = run_inproc("undo", str(garbage), "--db", host.db.url)
     assert bad.rc == 4 and "is not a decnet-audit journal (not JSON" in bad.err
     assert "Traceback" not in other_host.err + other_db.err + bad.err
+    fixed = host.db.rows()
+    with FixLock(host.db.url, "local", 1.0):  # another --fix or undo is running
+        busy = run_inproc("undo", journal, "--db", host.db.url, "--lock-timeout", "0")
+    assert busy.rc == 6 and "Traceback" not in busy.err, busy.err
+    assert "holds the fix lock for host 'local'" in busy.err
+    assert busy.err.rstrip().endswith("nothing was written")
+    assert host.db.rows() == fixed
 
     # DECNET touches one fixed row after the fix: undo must not clobber it.
     host.db.execute("UPDATE fleet_deckies SET state = 'running', updated_at = :t "
