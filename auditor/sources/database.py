@@ -8,6 +8,7 @@ table: a database without ``fleet_deckies`` is a source error.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
@@ -15,6 +16,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from .. import nesting
 from ..decnet import COLUMNS
 from ..errors import SourceError, UsageError
 from ..model import DB, Row, SourceStatus
@@ -105,11 +107,31 @@ def connect(url: str, *, must_exist: bool = True) -> Engine:
         _share_pymysql_default_tls_context()
     try:
         engine = create_engine(parsed, poolclass=NullPool, connect_args=args)
+        _check_driver_arguments(engine)
     except (NoSuchModuleError, ArgumentError, ImportError) as exc:
         raise SourceError(f"unsupported database: {exc}") from exc
+    except (ValueError, TypeError) as exc:  # a URL parameter the driver cannot take
+        raise SourceError(f"bad database URL parameter: {describe_error(exc, parsed)}") from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _tolerant_sqlite_text)
     return engine
+
+
+def _check_driver_arguments(engine: Engine) -> None:
+    """The URL's query becomes keyword arguments of the driver's connect():
+    one it does not know would surface as a TypeError at the first connect."""
+    if engine.dialect.name != "mysql":
+        return
+    import inspect as pyinspect
+
+    _args, kwargs = engine.dialect.create_connect_args(engine.url)
+    known = pyinspect.signature(engine.dialect.loaded_dbapi.connect).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in known.values()):
+        return
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:
+        raise SourceError(f"database URL parameter{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(unknown)} not understood by the MySQL driver (pymysql)")
 
 
 def _share_pymysql_default_tls_context() -> None:
@@ -206,11 +228,46 @@ def read_fleet_table(url: str) -> tuple[list[Row], frozenset[str] | None]:
                 raise SourceError("no fleet_deckies table (is this DECNET's database?)")
             rows = [Row(*r) for r in _select_all(conn, f"SELECT {', '.join(COLUMNS)} "
                                                       f"FROM fleet_deckies")]
+            _check_rows(rows)
             hosts = None
             if "swarm_hosts" in tables:
                 hosts = frozenset(u for (u,) in conn.execute(text("SELECT uuid FROM swarm_hosts")))
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, OSError) as exc:  # OSError: e.g. an ssl_ca file that is missing
         raise SourceError(f"{describe_error(exc, engine.url)}") from exc
     finally:
         engine.dispose()
     return rows, hosts
+
+
+# What DECNET's model stores: text, NULL, and (MariaDB) datetimes. SQLite
+# keeps any value in any column, so a row can hold what DECNET never writes.
+_STORED = frozenset({str, type(None), datetime})
+_JSON_COLUMNS = ("services", "decky_config")
+
+
+def _check_rows(rows: list[Row]) -> None:
+    """Refuse, in one line naming the row, values no rule can judge: a BLOB
+    or a number where DECNET writes text, JSON nested past any DECNET record.
+    The audit of such a table is incomplete, never a crash."""
+    for row in rows:
+        if not {*map(type, (getattr(row, c) for c in COLUMNS))} <= _STORED:
+            for column in COLUMNS:
+                value = getattr(row, column)
+                if type(value) not in _STORED:
+                    kind = "a BLOB" if isinstance(value, bytes) else f"a {type(value).__name__}"
+                    raise SourceError(f"row {_key(row)}: {column} holds {kind} "
+                                      f"({_shown(value)}), not the text DECNET writes")
+        for column in _JSON_COLUMNS:
+            if nesting.too_deep(getattr(row, column) or ""):
+                raise SourceError(f"row {_key(row)}: {column}: {nesting.message()}")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bytes):
+        return f"X'{value[:16].hex().upper()}'" + ("..." if len(value) > 16 else "")
+    return repr(value)[:40]
+
+
+def _key(row: Row) -> str:
+    return f"({_shown(row.host_uuid) if not isinstance(row.host_uuid, str) else row.host_uuid}, " \
+           f"{_shown(row.name) if not isinstance(row.name, str) else row.name})"

@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from .. import nesting
 from ..errors import SourceError
 from ..model import DOCKER, Container, SourceStatus
 
@@ -87,7 +88,8 @@ def parse_listing(body: str) -> list[Container]:
     try:
         listing = json.loads(body, object_hook=_container_or_object)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise SourceError(f"the Docker engine's container listing is not JSON: {exc}") from exc
+        raise SourceError(f"the Docker engine's container listing is not JSON: "
+                          f"{_one_line(exc)}") from exc
     if not isinstance(listing, list):
         raise SourceError("the Docker engine's container listing is not a JSON list")
     out = []
@@ -113,13 +115,19 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _from_api(c: dict) -> Container:
-    names = c.get("Names") or [""]
+    names = c.get("Names")
+    names = names if type(names) is list and names else [""]
+    cid, state, labels = c.get("Id") or "", c.get("State") or "", c.get("Labels") or {}
+    if type(names[0]) is not str or type(cid) is not str or type(state) is not str \
+            or type(labels) is not dict:
+        raise SourceError(f"the Docker engine's container listing holds an entry of the wrong "
+                          f"shape (Id {_one_line(repr(cid))[:80]})")
     return Container(
-        id=c.get("Id", ""),
+        id=cid,
         name=names[0].lstrip("/"),
         # A handful of distinct words, one copy each instead of one per container.
-        state=sys.intern((c.get("State") or "").lower()),
-        labels=c.get("Labels") or {},
+        state=sys.intern(state.lower()),
+        labels=labels,
     )
 
 
@@ -135,7 +143,13 @@ def read_snapshot(path: Path) -> list[Container]:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SourceError(f"invalid JSON in docker snapshot: {exc}") from exc
-        return [_from_inspect(c, path) for c in doc]
+        except RecursionError:
+            raise SourceError(f"docker snapshot: {nesting.message()}") from None
+        if nesting.too_deep(text):
+            raise SourceError(f"docker snapshot: {nesting.message()}")
+        if not isinstance(doc, list):
+            raise SourceError("not the output of `docker inspect` (not a JSON list)")
+        return [_from_inspect(c, i) for i, c in enumerate(doc)]
     out = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -147,19 +161,26 @@ def read_snapshot(path: Path) -> list[Container]:
             raise SourceError(
                 f"invalid JSON in docker snapshot at line {lineno} column {exc.colno}: {exc.msg}"
             ) from exc
-        out.append(_from_ps(entry, path, lineno))
+        except RecursionError:
+            raise SourceError(f"docker snapshot line {lineno}: {nesting.message()}") from None
+        out.append(_from_ps(entry, lineno))
     return out
 
 
-def _from_ps(c: object, path: Path, lineno: int) -> Container:
+def _from_ps(c: object, lineno: int) -> Container:
     if not isinstance(c, dict) or "Names" not in c:
         raise SourceError(f"line {lineno}: not a line of `docker ps --format '{{{{json .}}}}'`")
+    # `docker ps` writes every column as a string; anything else is not its output.
+    for key in ("ID", "Names", "State", "Status", "Labels"):
+        if c.get(key) is not None and not isinstance(c[key], str):
+            raise SourceError(f"docker snapshot line {lineno}: {key} is "
+                              f"{type(c[key]).__name__}, not the string `docker ps` writes")
     state = (c.get("State") or "").lower()
     if not state:  # old engines print only the human Status ("Up 2 hours", "Exited (0) ...")
         state = "running" if str(c.get("Status", "")).startswith("Up") else "exited"
     return Container(
-        id=c.get("ID", ""),
-        name=str(c["Names"]).split(",")[0].lstrip("/"),
+        id=c.get("ID") or "",
+        name=(c["Names"] or "").split(",")[0].lstrip("/"),
         state=state,
         labels=parse_ps_labels(c.get("Labels") or ""),
     )
@@ -181,13 +202,30 @@ def parse_ps_labels(text: str) -> dict[str, str]:
     return labels
 
 
-def _from_inspect(c: object, path: Path) -> Container:
+def _from_inspect(c: object, i: int) -> Container:
+    at = f"docker snapshot entry {i}"
     if not isinstance(c, dict) or "Name" not in c:
-        raise SourceError("not the output of `docker inspect`")
+        raise SourceError(f"{at}: not the output of `docker inspect`")
     state = c.get("State") or {}
+    config = c.get("Config") or {}
+    if not isinstance(c["Name"] or "", str) or not isinstance(c.get("Id") or "", str):
+        raise SourceError(f"{at}: Name and Id must be strings")
+    if not isinstance(state, dict | str) or not isinstance(state, str) and \
+            not isinstance(state.get("Status") or "", str):
+        raise SourceError(f"{at}: State must be an object with a string Status")
+    if not isinstance(config, dict):
+        raise SourceError(f"{at}: Config is {type(config).__name__}, not an object")
+    labels = config.get("Labels") or {}
+    if not _string_map(labels):
+        raise SourceError(f"{at}: Config.Labels must map strings to strings")
     return Container(
-        id=c.get("Id", ""),
-        name=str(c["Name"]).lstrip("/"),
-        state=str(state.get("Status", "")).lower() if isinstance(state, dict) else str(state),
-        labels=(c.get("Config") or {}).get("Labels") or {},
+        id=c.get("Id") or "",
+        name=(c["Name"] or "").lstrip("/"),
+        state=(state.get("Status") or "").lower() if isinstance(state, dict) else state.lower(),
+        labels=labels,
     )
+
+
+def _string_map(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items())

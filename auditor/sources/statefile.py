@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from .. import nesting
 from ..errors import SourceError
 from ..model import STATE, Decky, SourceStatus
 
@@ -47,12 +48,16 @@ def read_state(path: Path) -> list[Decky] | None:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
     try:
         doc = json.loads(raw)
+    except RecursionError:
+        raise SourceError(nesting.message()) from None
     except UnicodeDecodeError as exc:
         raise SourceError(f"not UTF-8 text (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+    if nesting.too_deep(raw):
+        raise SourceError(nesting.message())
     return parse_state(doc)
 
 
