@@ -36,6 +36,7 @@ def _split(values: Iterable[str]) -> list[str]:
 
 
 _TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
+MAX_NESTING = 100  # nested `not`s and parentheses; each costs a frame to parse and to match
 
 
 def keyword_filter(expr: str | None) -> Callable[[Check], bool]:
@@ -43,8 +44,16 @@ def keyword_filter(expr: str | None) -> Callable[[Check], bool]:
     case-insensitive substrings of a check's rule id and decky name."""
     if not expr or not expr.strip():
         return lambda check: True
+    shown = expr if len(expr) <= 60 else expr[:57] + "..."
     tokens = _TOKEN.findall(expr)
     pos = 0
+    depth = 0
+
+    def deeper():
+        nonlocal depth
+        depth += 1
+        if depth > MAX_NESTING:
+            raise UsageError(f"-k: more than {MAX_NESTING} nested 'not's or parentheses")
 
     def peek():
         return tokens[pos].lower() if pos < len(tokens) else None
@@ -54,46 +63,52 @@ def keyword_filter(expr: str | None) -> Callable[[Check], bool]:
         pos += 1
         return tokens[pos - 1]
 
+    # A chain of and/or is one flat list: folded into nested closures, a long
+    # chain would recurse once per operand when matched.
     def parse_or():
-        left = parse_and()
+        parts = [parse_and()]
         while peek() == "or":
             take()
-            right = parse_and()
-            left = (lambda a, b: lambda names: a(names) or b(names))(left, right)
-        return left
+            parts.append(parse_and())
+        return parts[0] if len(parts) == 1 else lambda names: any(p(names) for p in parts)
 
     def parse_and():
-        left = parse_not()
+        parts = [parse_not()]
         while peek() == "and":
             take()
-            right = parse_not()
-            left = (lambda a, b: lambda names: a(names) and b(names))(left, right)
-        return left
+            parts.append(parse_not())
+        return parts[0] if len(parts) == 1 else lambda names: all(p(names) for p in parts)
 
     def parse_not():
+        nonlocal depth
         if peek() == "not":
             take()
+            deeper()
             inner = parse_not()
+            depth -= 1
             return lambda names: not inner(names)
         return parse_atom()
 
     def parse_atom():
+        nonlocal depth
         tok = peek()
         if tok is None:
-            raise UsageError(f"-k {expr!r}: expression ends too early")
+            raise UsageError(f"-k {shown!r}: expression ends too early")
         if tok == "(":
             take()
+            deeper()
             inner = parse_or()
+            depth -= 1
             if peek() != ")":
-                raise UsageError(f"-k {expr!r}: missing ')'")
+                raise UsageError(f"-k {shown!r}: missing ')'")
             take()
             return inner
         if tok in (")", "and", "or"):
-            raise UsageError(f"-k {expr!r}: unexpected {tok!r}")
+            raise UsageError(f"-k {shown!r}: unexpected {tok!r}")
         word = take().lower()
         return lambda names: any(word in n for n in names)
 
     matcher = parse_or()
     if pos != len(tokens):
-        raise UsageError(f"-k {expr!r}: unexpected {tokens[pos]!r}")
+        raise UsageError(f"-k {shown!r}: unexpected {tokens[pos]!r}")
     return lambda check: matcher((check.rule.lower(), check.decky.lower()))

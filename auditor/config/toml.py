@@ -73,6 +73,8 @@ class TomlFile:
             m = _TOML_POS.search(str(exc))
             msg = _TOML_POS.sub("", str(exc)).strip()
             raise ConfigError(f"{path}:{m[1] if m else 1}: invalid TOML: {msg}") from exc
+        except RecursionError:  # tomllib recurses once per nested array or table
+            raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
         return cls(path, text, data)
 
     # -- locating --------------------------------------------------------------
