@@ -5,7 +5,9 @@ returned it: SQLite hands back its datetimes as the text it stores, MariaDB
 as ``datetime`` objects, and ``undo`` must write back the very same values.
 Values JSON cannot hold are tagged (``{"$datetime": "..."}``). The journal is
 written (fsync'ed) *before* the transaction commits, so a deleted row is never
-only in memory.
+only in memory, and it never replaces a file that exists. Each journal is
+sealed (HMAC, see :mod:`decnet_audit.fix.seal`); ``undo`` reads only a
+journal this user owns, that nobody else can write, whose seal holds.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, nesting
 from ..atomic import write_atomic
 from ..errors import UsageError
+from ..rule import FLEET_TABLE
+from ..sources.database import COLUMNS
+from . import seal
 
 FORMAT = "decnet-audit-journal"
 VERSION = 1
@@ -42,16 +48,29 @@ def encode_value(value: Any) -> Any:
     raise TypeError(f"cannot journal a {type(value).__name__}")
 
 
+_DECODERS = {
+    "$datetime": datetime.fromisoformat,
+    "$date": date.fromisoformat,
+    "$bytes": lambda text: base64.b64decode(text, validate=True),
+    "$decimal": Decimal,
+}
+
+
 def decode_value(value: Any) -> Any:
+    """The value :func:`encode_value` tagged; ValueError for anything else."""
     if isinstance(value, dict):
+        if len(value) != 1:
+            raise ValueError(f"a tagged value has one key, not {len(value)}")
         (tag, text), = value.items()
-        return {
-            "$datetime": datetime.fromisoformat,
-            "$date": date.fromisoformat,
-            "$bytes": base64.b64decode,
-            "$decimal": Decimal,
-        }[tag](text)
-    return value
+        if tag not in _DECODERS or not isinstance(text, str):
+            raise ValueError(f"unknown tagged value {tag!r}")
+        try:
+            return _DECODERS[tag](text)
+        except (ValueError, ArithmeticError) as exc:  # decimal.InvalidOperation is neither
+            raise ValueError(f"bad {tag} value {text[:40]!r}") from exc
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise ValueError(f"a journal value is {type(value).__name__}, not a column value")
 
 
 def encode_image(image: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -87,12 +106,38 @@ class Entry:
 
     @classmethod
     def from_dict(cls, d: dict) -> Entry:
-        return cls(
+        """An entry as :meth:`as_dict` wrote it; ValueError for anything else."""
+        if not isinstance(d, dict):
+            raise ValueError("a change is not an object")
+        for key in ("target", "op", "host_uuid", "name"):
+            if not isinstance(d.get(key), str):
+                raise ValueError(f"change {key} is not a string")
+        e = cls(
             target=d["target"], op=d["op"], host_uuid=d["host_uuid"], name=d["name"],
-            rules=list(d.get("rules") or []), undoable=bool(d.get("undoable", True)),
+            rules=[str(r) for r in d.get("rules") or []],
+            undoable=bool(d.get("undoable", True)),
             status=d.get("status"), detail=d.get("detail"),
-            before=decode_image(d.get("before")), after=decode_image(d.get("after")),
+            before=_image(d.get("before")), after=_image(d.get("after")),
         )
+        if e.target == FLEET_TABLE:
+            for img in (e.before, e.after):
+                if img is not None and (set(img) != set(COLUMNS) or
+                                        (img["host_uuid"], img["name"]) != (e.host_uuid, e.name)):
+                    raise ValueError(f"the row images of ({e.host_uuid}, {e.name}) are not "
+                                     f"whole rows of that key")
+            if e.op not in _ROW_OPS or (e.before is None, e.after is None) != _ROW_OPS[e.op]:
+                raise ValueError(f"change {e.op!r} of ({e.host_uuid}, {e.name}) does not match "
+                                 f"its row images")
+        return e
+
+
+_ROW_OPS = {"insert": (True, False), "update": (False, False), "delete": (False, True)}
+
+
+def _image(value: Any) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise ValueError("a row image is not an object")
+    return decode_image(value)
 
 
 @dataclass
@@ -107,6 +152,8 @@ class Journal:
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     tool: str = f"decnet-audit {__version__}"
     undoes: str | None = None  # the journal an undo run reverted
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
+    created: bool = False  # this run made the file (and may remove it)
 
     def as_dict(self) -> dict:
         return {
@@ -118,10 +165,15 @@ class Journal:
 
     def write(self) -> None:
         """Atomically, fsync'ed, readable by its owner only (rows may hold
-        configuration an operator would not publish)."""
-        data = json.dumps(self.as_dict(), indent=2) + "\n"
+        configuration an operator would not publish), sealed with the key.
+        The first write never replaces a file that exists: an earlier run's
+        journal holds before-images nothing else has."""
+        doc = self.as_dict()
+        doc["mac"] = seal.seal(seal.load(self.env, create=True), _canonical(doc))
+        data = json.dumps(doc, indent=2) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(self.path, data.encode("utf-8"), mode=0o600)
+        write_atomic(self.path, data.encode("utf-8"), mode=0o600, exclusive=not self.created)
+        self.created = True
         # The rename itself must survive a crash before the commit that follows.
         fd = os.open(self.path.parent, os.O_RDONLY)
         try:
@@ -129,40 +181,71 @@ class Journal:
         finally:
             os.close(fd)
 
+    def discard(self) -> None:
+        """Remove the journal of a transaction that never happened, if this
+        run wrote it; a file it did not write is never touched."""
+        if self.created:
+            self.path.unlink(missing_ok=True)
+            self.created = False
+
+
+def _canonical(doc: dict) -> bytes:
+    body = {k: v for k, v in doc.items() if k != "mac"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+
 
 def default_path(env: dict[str, str] | os._Environ, host_uuid: str, command: str) -> Path:
     """``$DECNET_AUDIT_JOURNAL_DIR``, else ``$XDG_STATE_HOME/decnet-audit/journal``
     (``~/.local/state/...``); one file per run, named by time and host."""
-    base = env.get("DECNET_AUDIT_JOURNAL_DIR")
-    if not base:
-        state_home = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        base = str(Path(state_home) / "decnet-audit" / "journal")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     safe_host = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in host_uuid)[:64]
-    return Path(base) / f"{command}-{stamp}-{safe_host}.json"
+    return seal.journal_dir(env) / f"{command}-{stamp}-{safe_host}.json"
 
 
-def read(path: Path) -> Journal:
-    """A journal written by this tool; anything else is a one-line UsageError."""
+def refuse_existing(path: Path, flag: str = "--journal") -> None:
+    if os.path.lexists(path):
+        raise UsageError(f"{flag} {path}: the file exists; a journal is never overwritten "
+                         f"(it may hold the only copy of an earlier run's rows)")
+
+
+def read(path: Path, env: Mapping[str, str] | None = None) -> Journal:
+    """A journal written and sealed by this tool for this user; anything else
+    is a one-line UsageError, before any of its content is used."""
+    env = os.environ if env is None else env
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            why = seal.untrusted(os.fstat(fh.fileno()), f"journal {path}")
+            raw = fh.read()
     except OSError as exc:
         raise UsageError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
+    if why is not None:
+        raise UsageError(f"refused: {why}; another user may have written it")
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{path} is not a decnet-audit journal (not JSON: {exc})") from exc
+    except RecursionError:
+        raise UsageError(f"{path} is not a decnet-audit journal ({nesting.message()})") from None
+    if nesting.too_deep(raw):
+        raise UsageError(f"{path} is not a decnet-audit journal ({nesting.message()})")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise UsageError(f"{path} is not a decnet-audit journal (no \"format\": \"{FORMAT}\")")
     if doc.get("version") != VERSION:
         raise UsageError(f"{path}: journal version {doc.get('version')!r} is not supported "
                          f"(this tool reads version {VERSION})")
     try:
+        key = seal.load(env, create=False)
+    except seal.KeyFileError as exc:
+        raise UsageError(f"refused: journal {path} cannot be checked: {exc}") from exc
+    if not seal.sealed_by(key, _canonical(doc), doc.get("mac")):
+        raise UsageError(f"refused: journal {path} fails its integrity check (edited since it "
+                         f"was written, or not sealed with this host's journal key)")
+    try:
         entries = [Entry.from_dict(e) for e in doc["changes"]]
         return Journal(
             command=doc["command"], host_uuid=doc["host_uuid"], database=doc["database"],
             path=path, entries=entries, status=doc["status"], created_at=doc["created_at"],
-            tool=doc.get("tool", ""), undoes=doc.get("undoes"),
+            tool=doc.get("tool", ""), undoes=doc.get("undoes"), env=env,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"{path}: damaged journal ({type(exc).__name__}: {exc})") from exc
