@@ -14,7 +14,7 @@ from .config.policy import Policy, add_arguments
 from .config.selection import keyword_filter
 from .engine import Sources, audit, observe
 from .errors import UsageError
-from .fix import session
+from .fix import interrupt, session
 from .fix.lock import LockBusy
 from .outcome import ExitCode
 from .plugins import PluginError, load_reporters, load_rules, plugin_manager
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return run(sys.argv[1:] if argv is None else argv)
+        with interrupt.installed():
+            return run(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
         sys.stderr.write(f"decnet-audit: usage error: {exc}\n")
         return ExitCode.USAGE
@@ -149,6 +150,10 @@ def run(argv: list[str]) -> int:
         fix.run(fleet, result, rules, console, policy, keep)
         console.report(result)
         written = write_reports(result, reporters, args)
+        stopped = interrupt.release()
+        if stopped is not None:
+            sys.stderr.write(f"decnet-audit: {stopped} after the fix committed: its journal, "
+                             f"console summary and reports were finished first\n")
         if result.deselected and not result.checks:
             sys.stderr.write(f"decnet-audit: -k {args.keyword!r} matched no check\n")
             return ExitCode.NO_RULES

@@ -10,7 +10,8 @@ with what became of each. A run that applies nothing writes no journal.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ..errors import SourceError
 from ..model import CONFLICT, FIXED, PLANNED, SKIPPED, AuditResult, Fleet
 from ..rule import CONTAINER, FLEET_TABLE
 from ..sources import database
-from . import containers
+from . import containers, interrupt
 from .journal import COMMITTED, Entry, Journal
 from .plan import Plan, Planned, mark, settle
 from .sql import Image, Outcome, Write, WriteAborted, apply
@@ -35,6 +36,7 @@ class FixRun:
     aborted: str | None = None  # why nothing was written
     uncertain: bool = False  # the COMMIT failed: the journal is kept, audit again
     statements: int = 0
+    journal_error: str | None = None  # committed, but the journal stayed "prepared"
 
 
 def database_label(url: str) -> str:
@@ -47,7 +49,8 @@ def database_label(url: str) -> str:
 
 
 def journaled(journal: Journal, db_url: str, writes: list[Write], *, extra: list[Entry] = (),
-              fault: Callable[..., None], busy_timeout: float) -> Outcome:
+              fault: Callable[..., None], busy_timeout: float,
+              still_locked: Callable[[], None] = lambda: None) -> Outcome:
     """The one journaled transaction of ``--fix`` and ``undo``: ``writes`` in
     one transaction whose journal (each written row's before- and
     after-image, then ``extra``) is on disk before the COMMIT. ``journal``'s
@@ -56,7 +59,9 @@ def journaled(journal: Journal, db_url: str, writes: list[Write], *, extra: list
     Raises :class:`WriteAborted` (nothing committed, unless ``uncertain``: then
     the journal is kept for an operator) or :class:`OSError` (the journal
     could not be written, so nothing was); a journal that describes no
-    transaction is removed. Once committed, :func:`seal` marks it so."""
+    transaction is removed (a file this run did not write never is). Once
+    committed, :func:`seal` marks it so. ``still_locked`` raises if the fix
+    lock was lost; it is asked before the first write and the COMMIT."""
     host = journal.host_uuid
 
     def before_commit(outcome: Outcome) -> None:
@@ -66,6 +71,7 @@ def journaled(journal: Journal, db_url: str, writes: list[Write], *, extra: list
         ] + list(extra)
         if journal.entries:
             journal.write()
+        interrupt.hold()  # committing now: an interrupt waits until the run has said so
 
     try:
         if not writes:
@@ -73,44 +79,48 @@ def journaled(journal: Journal, db_url: str, writes: list[Write], *, extra: list
             before_commit(outcome)
             return outcome
         return apply(db_url, host, writes, before_commit=before_commit, fault=fault,
-                     busy_timeout=busy_timeout)
+                     busy_timeout=busy_timeout, still_locked=still_locked)
     except (WriteAborted, OSError) as exc:
-        if journal.path.exists() and not getattr(exc, "uncertain", False):
-            journal.path.unlink()  # it describes a transaction that never happened
+        if not getattr(exc, "uncertain", False):
+            journal.discard()  # it describes a transaction that never happened
         raise
 
 
-def seal(journal: Journal) -> None:
+def seal(journal: Journal) -> str | None:
     """Mark a journal whose transaction committed (and whose containers, if
-    any, were dealt with) as committed."""
+    any, were dealt with) as committed; why that failed, if it did. The
+    prepared journal on disk still holds every image, but says the COMMIT
+    may not have happened: the operator must be told."""
     if journal.entries:
         journal.status = COMMITTED
         try:
             journal.write()
-        except OSError:
-            pass  # the prepared journal on disk already holds every before-image
+        except OSError as exc:
+            return f"{exc.strerror or exc}"
+    return None
 
 
 def apply_plan(plan: Plan, fleet: Fleet, *, db_url: str, journal_path: Path,
                docker_host: str | None, fault: Callable[..., None],
-               busy_timeout: float) -> FixRun:
+               busy_timeout: float, env: Mapping[str, str] = os.environ,
+               still_locked: Callable[[], None] = lambda: None) -> FixRun:
     run = FixRun(plan)
     rows, boxes = plan.rows, plan.containers
     if not rows and not boxes:
         return run
     host = fleet.host_uuid
-    journal = Journal("fix", host, database_label(db_url), journal_path)
+    journal = Journal("fix", host, database_label(db_url), journal_path, env=env)
     box_entries = {p.name: _container_entry(p, host) for p in boxes}
     try:
         fault("audited")
         writes = [Write(p.name, p.before, p.after, tag=p) for p in rows]
         outcome = journaled(journal, db_url, writes, extra=list(box_entries.values()),
-                            fault=fault, busy_timeout=busy_timeout)
+                            fault=fault, busy_timeout=busy_timeout, still_locked=still_locked)
     except (WriteAborted, OSError) as exc:
         run.aborted = str(exc) if isinstance(exc, WriteAborted) else \
             f"cannot write the journal {journal_path}: {exc.strerror or exc}; nothing was written"
         run.uncertain = getattr(exc, "uncertain", False)
-        if run.uncertain and journal.path.exists():
+        if run.uncertain and journal.created:
             run.journal = journal.path
         for p in (*rows, *boxes):
             p.status, p.detail = SKIPPED, f"not written: {run.aborted}"
@@ -127,13 +137,13 @@ def apply_plan(plan: Plan, fleet: Fleet, *, db_url: str, journal_path: Path,
     for w in outcome.already:
         w.tag.status, w.tag.detail = SKIPPED, ("the row was already as intended (changed by "
                                                "another writer); nothing written")
-    containers.remove(boxes, docker_host)
+    containers.remove(boxes, docker_host, stop=interrupt.pending)
     for p in boxes:
         box_entries[p.name].status, box_entries[p.name].detail = p.status, p.detail
         if p.status == FIXED:
             run.applied.append(p)
     if journal.entries:
-        seal(journal)
+        run.journal_error = seal(journal)
         run.journal = journal.path
     settle(plan)
     return run
@@ -163,6 +173,12 @@ def _fixed_detail(p: Planned, before: Image | None, after: Image | None) -> str:
 
 
 def _conflict_detail(p: Planned, current: Image | None) -> str:
+    ours = ((p.after or p.before or {}).get("host_uuid"), p.name)
+    theirs = ((current or {}).get("host_uuid"), (current or {}).get("name"))
+    if current is not None and theirs != ours:
+        return (f"the row ({theirs[0]}, {theirs[1]}) holds this key for the database, which "
+                f"compares keys without case (MariaDB's collation); ({ours[0]}, {ours[1]}) was "
+                f"not written; rename one of them by hand")
     if p.before is None:
         return (f"a row ({(current or {}).get('host_uuid')}, {p.name}) appeared since the audit "
                 f"(another writer); left as it is")

@@ -9,50 +9,95 @@ is a conflict and left alone. A removed container cannot be brought back by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..decnet import DECKY_LABEL
 from ..model import CONFLICT, FIXED, SKIPPED
 from ..sources.docker import API_TIMEOUT
 from .plan import Planned
 
 
-def remove(planned: list[Planned], base_url: str | None) -> None:
-    """Remove each planned container, setting its status and detail."""
+def remove(planned: list[Planned], base_url: str | None,
+           stop: Callable[[], str | None] = lambda: None) -> None:
+    """Remove each planned container, setting its status and detail. ``stop``
+    names a reason to remove no more (an interrupt), or None."""
     if not planned:
         return
-    import docker
-    from docker.errors import DockerException, NotFound
+    from docker.errors import DockerException
 
     try:
-        client = (docker.APIClient(base_url=base_url, timeout=API_TIMEOUT) if base_url
-                  else docker.from_env(timeout=API_TIMEOUT).api)
+        client = _client(base_url)
     except DockerException as exc:
         for p in planned:
             p.status, p.detail = SKIPPED, f"not removed: cannot reach the Docker engine: {exc}"
         return
     try:
         for p in planned:
-            seen = p.container
-            try:
-                now = client.inspect_container(seen.id)
-            except NotFound:
-                p.status, p.detail = SKIPPED, f"container {p.name} is already gone"
-                continue
-            labels = (now.get("Config") or {}).get("Labels") or {}
-            if now.get("Name", "").lstrip("/") != seen.name or \
-                    labels.get(DECKY_LABEL) != seen.labels.get(DECKY_LABEL):
-                p.status, p.detail = CONFLICT, (f"container {p.name} changed since the audit "
-                                                f"(name or labels); left alone")
+            why = stop()
+            if why is not None:
+                p.status, p.detail = SKIPPED, f"not removed: the run was interrupted ({why})"
                 continue
             try:
-                client.remove_container(seen.id, force=True)
-            except NotFound:
-                p.status, p.detail = SKIPPED, f"container {p.name} is already gone"
-                continue
-            p.status, p.detail = FIXED, f"removed container {p.name} ({seen.id[:12]}); " \
-                                        f"not undoable"
-    except (DockerException, OSError) as exc:
-        for p in planned:
-            if p.status is None:
-                p.status, p.detail = SKIPPED, f"not removed: Docker error: {exc}"
+                _remove_one(client, p)
+            except (DockerException, OSError) as exc:
+                _after_error(p, base_url, exc)
     finally:
         client.close()
+
+
+def _client(base_url: str | None):
+    import docker
+
+    return (docker.APIClient(base_url=base_url, timeout=API_TIMEOUT) if base_url
+            else docker.from_env(timeout=API_TIMEOUT).api)
+
+
+def _remove_one(client, p: Planned) -> None:
+    from docker.errors import NotFound
+
+    seen = p.container
+    try:
+        now = client.inspect_container(seen.id)
+    except NotFound:
+        p.status, p.detail = SKIPPED, f"container {p.name} is already gone"
+        return
+    labels = (now.get("Config") or {}).get("Labels") or {}
+    if now.get("Name", "").lstrip("/") != seen.name or \
+            labels.get(DECKY_LABEL) != seen.labels.get(DECKY_LABEL):
+        p.status, p.detail = CONFLICT, (f"container {p.name} changed since the audit "
+                                        f"(name or labels); left alone")
+        return
+    try:
+        client.remove_container(seen.id, force=True)
+    except NotFound:
+        # 404 to the DELETE: gone before we asked, not by this run.
+        p.status, p.detail = SKIPPED, f"container {p.name} is already gone"
+        return
+    p.status, p.detail = FIXED, f"removed container {p.name} ({seen.id[:12]}); not undoable"
+
+
+def _after_error(p: Planned, base_url: str | None, exc: BaseException) -> None:
+    """The engine failed mid-request: the DELETE may have happened. Ask again,
+    on a new connection, whether the container still exists, and record that."""
+    from docker.errors import DockerException, NotFound
+
+    seen = p.container
+    error = " ".join(str(exc).split())[:200]
+    try:
+        client = _client(base_url)
+        try:
+            client.inspect_container(seen.id)
+        finally:
+            client.close()
+    except NotFound:
+        p.status, p.detail = FIXED, (f"removed container {p.name} ({seen.id[:12]}); not "
+                                     f"undoable (the engine's answer was lost: {error}; "
+                                     f"checked again: it is gone)")
+        return
+    except (DockerException, OSError) as again:
+        p.status, p.detail = CONFLICT, (f"container {p.name}: outcome unknown: Docker error "
+                                        f"({error}) and it cannot be checked again "
+                                        f"({' '.join(str(again).split())[:120]}); "
+                                        f"look with `docker ps -a`")
+        return
+    p.status, p.detail = SKIPPED, f"not removed: Docker error: {error} (it is still there)"

@@ -12,7 +12,7 @@ real database. ``DECNET_AUDIT_TEST_FAULT`` names the points, comma-separated:
 Stages: ``lock-held`` (run lock taken, nothing read yet), ``audited``
 (before the write transaction), ``locked`` (rows locked and compared),
 ``after-delete``, ``after-update``, ``after-insert``, ``journaled`` (just
-before COMMIT). Unset, this module does nothing.
+before COMMIT), ``committed`` (just after it). Unset, this module does nothing.
 """
 
 from __future__ import annotations

@@ -38,6 +38,9 @@ def refusal(change: Change, fleet: Fleet, options: Options) -> tuple[str, str] |
     if bad:
         what = "the row's key cannot change" if set(bad) & set(KEY) else "unknown columns"
         return REFUSED, f"refused: {what} ({', '.join(bad)})"
+    if not _encodable({"name": change.name}):
+        # The database cannot take it: one such write would fail the whole transaction.
+        return SKIPPED, "not fixed: the decky name is not valid UTF-8 text; fix it by hand"
     if change.op != "delete" and not _encodable(change.values):
         return SKIPPED, "not fixed: a value is not valid UTF-8 text"
     row = fleet.local_rows.get(change.name)

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import SourceError
 from ..sources import database
+from .sql import WriteAborted
 
 POLL = 0.05  # seconds between flock attempts
 LOCK_TIMEOUT = 30.0  # seconds a --fix or undo waits for another one to finish
@@ -53,6 +54,7 @@ class FixLock:
                  on_wait: Callable[[str], None] = lambda msg: None):
         self.url, self.host_uuid, self.timeout, self.on_wait = url, host_uuid, timeout, on_wait
         self._release: Callable[[], None] | None = None
+        self._check: Callable[[], None] = lambda: None
 
     def __enter__(self) -> FixLock:
         parsed = database.parse_url(self.url)
@@ -64,6 +66,12 @@ class FixLock:
         else:
             raise SourceError(f"--fix supports SQLite and MariaDB/MySQL, not {backend}")
         return self
+
+    def still_held(self) -> None:
+        """Raise :class:`WriteAborted` if the lock was lost since it was taken
+        (on MariaDB, its connection ended: the server released it, and
+        another run may hold it now). A flock cannot be lost."""
+        self._check()
 
     def __exit__(self, *exc) -> None:
         if self._release is not None:
@@ -110,7 +118,7 @@ class FixLock:
         engine = database.connect(self.url)
         try:
             conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             engine.dispose()
             raise SourceError(database.describe_error(exc, engine.url)) from exc
         try:
@@ -131,6 +139,21 @@ class FixLock:
             conn.close()
             engine.dispose()
             raise
+
+        def check() -> None:
+            try:
+                mine = conn.execute(text("SELECT IS_USED_LOCK(:n) = CONNECTION_ID()"),
+                                    {"n": name}).scalar()
+            except (SQLAlchemyError, OSError) as exc:
+                why = f"its connection failed: {database.describe_error(exc, engine.url)}"
+            else:
+                if mine == 1:
+                    return
+                why = "the server no longer holds it for this run"
+            raise WriteAborted(f"the fix lock was lost ({why}); another --fix or undo may be "
+                               f"running; the transaction was rolled back: nothing was written")
+
+        self._check = check
 
         def release() -> None:
             try:

@@ -5,8 +5,12 @@ re-audit is done, so that concurrent runs are serialized and each fixes
 what it saw. Exit codes under ``--fix``: 0 the re-audit found no unwaived
 drift; 1 drift remains (skipped, refused, conflicting or report-only
 findings); 2 the audit or re-audit is incomplete; 3 internal error;
-4 usage error; 6 nothing was written because another run held the lock,
-the transaction failed (rolled back) or the journal could not be written.
+4 usage error; 6 nothing was written because another run held the lock
+(or lost it), the transaction failed (rolled back) or the journal could not
+be written. A fix that committed exits 2 when its journal could not be
+marked committed, or when SIGINT/SIGTERM came after the COMMIT (the
+reports and the journal are still written; containers not yet removed and
+the re-audit are skipped).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from ..model import CONFLICT, DB, DOCKER, REFUSED, SKIPPED, AuditResult, Check, 
 from ..outcome import ExitCode, summary_line
 from ..rule import CONTAINER, Rule
 from ..text import visible
-from . import faults, journal
+from . import faults, interrupt, journal
 from .apply import FixRun, apply_plan, verify
 from .lock import LOCK_TIMEOUT, FixLock
 from .plan import Options, Plan, hold, plan, preview
@@ -88,6 +92,8 @@ class FixOptions:
         if fixing and getattr(args, "write_baseline", None):
             raise UsageError("--write-baseline records drift as accepted; it cannot be "
                              "combined with --fix")
+        if args.journal:
+            journal.refuse_existing(Path(args.journal))
         return cls(enabled=bool(fixing), dry_run=bool(args.dry_run or args.diff),
                    unsafe=bool(args.unsafe_fixes), allow_empty_state=bool(args.allow_empty_state),
                    journal=Path(args.journal) if args.journal else None,
@@ -150,9 +156,11 @@ class FixSession:
         busy = max(self.options.lock_timeout, 5.0)
         run = apply_plan(the_plan, fleet, db_url=self.sources.db_url, journal_path=path,
                          docker_host=self.sources.docker_host, fault=self.fault,
-                         busy_timeout=busy)
+                         busy_timeout=busy, env=self.env,
+                         still_locked=self._lock.still_held if self._lock else lambda: None)
         after = None
-        if run.applied:
+        stopped = interrupt.pending()
+        if run.applied and stopped is None:
             t0 = time.perf_counter()
             boxes = any(p.target == CONTAINER for p in run.applied)
             # The state file is never written by a fix: only what was is read again.
@@ -167,6 +175,11 @@ class FixSession:
             self.code = ExitCode.NOT_APPLIED
         elif after is not None:
             self.code = policy.exit_code(after)
+        if run.aborted is None and (stopped is not None or run.journal_error is not None):
+            if stopped is not None:
+                console.line(f"interrupted ({stopped}) after the COMMIT: the changes above are "
+                             f"committed; re-audit skipped", "red")
+            self.code = max(self.code or ExitCode.OK, ExitCode.INCOMPLETE)
 
 
 class Printer:
@@ -215,6 +228,10 @@ class Printer:
                 self.c.line(f"not fixed: {held} (each finding below says why)", "yellow")
         else:
             self.c.line("nothing written" + (f" ({held})" if held else ""))
+        if run.journal_error is not None:
+            self.c.line(f"warning: the journal {run.journal} could not be marked committed "
+                        f"({visible(run.journal_error)}); it stays 'prepared' and still holds "
+                        f"every before-image: undo works from it", "red")
         if after is not None:
             left = [f for f in after.findings if not f.waived]
             self.c.line(f"re-audit after the fix: {summary_line(after)}",

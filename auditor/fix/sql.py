@@ -109,9 +109,12 @@ def apply(
     before_commit: Callable[[Outcome], None] = lambda outcome: None,
     fault: Callable[[str, Connection], None] = lambda stage, conn: None,
     busy_timeout: float = 5.0,
+    still_locked: Callable[[], None] = lambda: None,
 ) -> Outcome:
     """Apply ``writes`` in one transaction. Conflicting rows are left alone and
-    reported; everything else commits together or not at all."""
+    reported; everything else commits together or not at all. ``still_locked``
+    raises :class:`WriteAborted` if the run's fix lock was lost; it is asked
+    before the first write and again just before the COMMIT."""
     for w in writes:
         for img in (w.expect, w.new):
             if img is not None and (img.get("host_uuid") != host_uuid or img.get("name") != w.name):
@@ -139,6 +142,8 @@ def apply(
                         outcome.already.append(w)
                     else:
                         outcome.conflicts.append((w, now))
+                if todo:
+                    still_locked()
                 _run_batches(conn, host_uuid, todo, mysql, outcome, fault)
                 after = _select(conn, host_uuid, [w.name for w in todo], lock=False)
                 outcome.applied = [(w, current.get(w.name), after.get(w.name)) for w in todo]
@@ -148,8 +153,11 @@ def apply(
                                            f"after the {w.op}; nothing was written")
                 before_commit(outcome)
                 fault("journaled", conn)
+                if todo:
+                    still_locked()
                 committing = True
                 conn.commit()
+                fault("committed")
             except BaseException:
                 if not committing:
                     _rollback(conn)

@@ -8,8 +8,11 @@ alone). An undo writes a journal of its own, so it can be undone in turn.
 
 Exit codes: 0 every row is as before the fix; 1 something could not be put
 back (a conflict, or a removed container, which no tool can bring back);
-4 the journal is unreadable or belongs to another host or database;
-6 nothing was written (lock held, transaction failed).
+2 the rows were restored but this undo's own journal could not be marked
+committed, or SIGINT/SIGTERM came after its COMMIT; 4 the journal is
+unreadable, untrusted (not this user's, writable by others, seal broken) or
+belongs to another host or database; 6 nothing was written (lock held or
+lost, transaction failed).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from ..outcome import ExitCode
 from ..rule import FLEET_TABLE
 from ..sources.database import resolve_db_url
 from ..text import visible
-from . import faults, journal
+from . import faults, interrupt, journal
 from .apply import database_label, journaled, seal
 from .lock import LOCK_TIMEOUT, FixLock, LockBusy
 from .show import container_lines, heading, row_diff
@@ -49,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
                 description="Restore the rows a `decnet-audit --fix` (or undo) run changed, "
                             "from its journal.",
                 epilog="exit codes: 0 all restored, 1 something could not be restored "
-                       "(conflict, removed container), 4 usage error (bad journal, other host "
-                       "or database), 6 nothing written (lock held, transaction failed)")
+                       "(conflict, removed container), 2 restored but its own journal not "
+                       "marked committed or interrupted after the COMMIT, 4 usage error (bad "
+                       "or untrusted journal, other host or database), 6 nothing written "
+                       "(lock held or lost, transaction failed)")
     p.add_argument("journal", metavar="JOURNAL", help="the journal a --fix run printed")
     p.add_argument("--db", metavar="URL",
                    help="SQLAlchemy URL of DECNET's database (default: from DECNET_DB_* "
@@ -71,7 +76,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
     out, err = out or sys.stdout, err or sys.stderr
     env = os.environ if env is None else env
     args = build_parser().parse_args(argv)
-    source = journal.read(Path(args.journal))
+    source = journal.read(Path(args.journal), env)
     local = args.host_uuid or env.get(HOST_UUID_ENV) or LOCAL_HOST
     url = resolve_db_url(args.db, env)
     if source.host_uuid != local:
@@ -103,18 +108,22 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
         return ExitCode.OK
 
     fault = faults.from_env(env)
+    if args.own_journal:
+        journal.refuse_existing(Path(args.own_journal))
     path = Path(args.own_journal) if args.own_journal else \
         journal.default_path(env, local, "undo")
-    own = journal.Journal("undo", local, source.database, path, undoes=str(args.journal))
+    own = journal.Journal("undo", local, source.database, path, undoes=str(args.journal),
+                          env=env)
     try:
         with FixLock(url, local, args.lock_timeout,
-                     on_wait=lambda msg: err.write(f"decnet-audit: {msg}\n")):
+                     on_wait=lambda msg: err.write(f"decnet-audit: {msg}\n")) as lock:
             outcome = journaled(own, url, writes, fault=fault,
-                                busy_timeout=max(args.lock_timeout, 5.0))
+                                busy_timeout=max(args.lock_timeout, 5.0),
+                                still_locked=lock.still_held)
     except (LockBusy, SourceError, WriteAborted, OSError) as exc:
         err.write(f"decnet-audit: {_not_applied(exc, source.database, path)}\n")
         return ExitCode.NOT_APPLIED
-    seal(own)
+    unsealed = seal(own)
 
     for w, _before, _after in outcome.applied:
         lines.append((RESTORED, w.tag, _restored(w)))
@@ -131,7 +140,16 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
     out.write(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to undo")
     out.write(f"; undo journal: {own.path}\n" if own.entries else "\n")
     bad = sum(counts[s] for s in _BAD)
-    return ExitCode.DRIFT if bad else ExitCode.OK
+    code = ExitCode.DRIFT if bad else ExitCode.OK
+    stopped = interrupt.release()
+    for line in ([f"warning: the undo journal {own.path} could not be marked committed "
+                  f"({unsealed}); it stays 'prepared' and still holds every image"]
+                 if unsealed else []) + (
+            [f"{stopped} after the undo committed: its journal and summary were finished "
+             f"first"] if stopped else []):
+        err.write(f"decnet-audit: {line}\n")
+        code = max(code, ExitCode.INCOMPLETE)
+    return code
 
 
 def _not_applied(exc: Exception, database: str, path: Path) -> str:
