@@ -16,6 +16,20 @@ from sqlalchemy.pool import NullPool
 from kit.fleet import CI, IMAGE, MYSQL_SERVER_URL, Database, DockerFleet
 
 
+@pytest.fixture(scope="session", autouse=True)
+def journal_key(tmp_path_factory):
+    """Every run of the tests (and the CLIs they start) seals its journals
+    with a key of its own, never the key of the user running the tests."""
+    path = tmp_path_factory.mktemp("journal-key") / "journal.key"
+    saved = os.environ.get("DECNET_AUDIT_JOURNAL_KEY")
+    os.environ["DECNET_AUDIT_JOURNAL_KEY"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("DECNET_AUDIT_JOURNAL_KEY", None)
+    else:
+        os.environ["DECNET_AUDIT_JOURNAL_KEY"] = saved
+
+
 def unavailable(what: str, why: str):
     if CI:
         pytest.fail(f"{what} is required under DECNET_AUDIT_CI=1 but unavailable: {why}")
