@@ -9,8 +9,13 @@ import re
 # a terminal or an XML file. Bidirectional overrides and isolates (U+202A-E,
 # U+2066-9) would let a name display as another one ("Trojan Source").
 _BIDI = r"\u202a-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff{_BIDI}]")
-_UNSAFE_WITH_NL = re.compile(rf"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff{_BIDI}]")
+# Line and paragraph separators break a line where no newline is seen (and
+# end a JavaScript string); a byte-order mark is invisible.
+_INVISIBLE = r"\u2028\u2029\ufeff"
+_UNSAFE = re.compile(
+    rf"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff{_BIDI}{_INVISIBLE}]")
+_UNSAFE_WITH_NL = re.compile(
+    rf"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff{_BIDI}{_INVISIBLE}]")
 
 
 def _escape(m: re.Match) -> str:
