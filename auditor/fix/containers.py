@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..decnet import DECKY_LABEL
 from ..model import CONFLICT, FIXED, SKIPPED
-from ..sources.docker import API_TIMEOUT
+from ..sources.docker import API_TIMEOUT, scrub
 from .plan import Planned
 
 
@@ -29,7 +29,8 @@ def remove(planned: list[Planned], base_url: str | None,
         client = _client(base_url)
     except DockerException as exc:
         for p in planned:
-            p.status, p.detail = SKIPPED, f"not removed: cannot reach the Docker engine: {exc}"
+            p.status, p.detail = SKIPPED, scrub(f"not removed: cannot reach the Docker "
+                                                f"engine: {exc}", base_url)
         return
     try:
         for p in planned:
@@ -82,7 +83,7 @@ def _after_error(p: Planned, base_url: str | None, exc: BaseException) -> None:
     from docker.errors import DockerException, NotFound
 
     seen = p.container
-    error = " ".join(str(exc).split())[:200]
+    error = scrub(" ".join(str(exc).split())[:200], base_url)
     try:
         client = _client(base_url)
         try:
@@ -97,7 +98,7 @@ def _after_error(p: Planned, base_url: str | None, exc: BaseException) -> None:
     except (DockerException, OSError) as again:
         p.status, p.detail = CONFLICT, (f"container {p.name}: outcome unknown: Docker error "
                                         f"({error}) and it cannot be checked again "
-                                        f"({' '.join(str(again).split())[:120]}); "
+                                        f"({scrub(' '.join(str(again).split())[:120], base_url)}); "
                                         f"look with `docker ps -a`")
         return
     p.status, p.detail = SKIPPED, f"not removed: Docker error: {error} (it is still there)"

@@ -9,6 +9,8 @@ slow on a large host.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,7 +27,7 @@ def read(base_url: str | None, snapshot: Path | None = None
     ``base_url`` (None: DOCKER_HOST), or of a saved capture; None when
     unreadable; and what came of it."""
     where = f"snapshot {snapshot}" if snapshot is not None else \
-        base_url or "DOCKER_HOST (environment)"
+        mask_url(base_url) if base_url else "DOCKER_HOST (environment)"
     try:
         containers = read_snapshot(snapshot) if snapshot is not None else read_engine(base_url)
     except SourceError as exc:
@@ -55,10 +57,9 @@ def read_engine(base_url: str | None) -> list[Container]:
             body = _list_all(client)
         finally:
             client.close()
-    except DockerException as exc:
-        raise SourceError(f"cannot reach the Docker engine: {_one_line(exc)}") from exc
-    except OSError as exc:  # requests' connection errors are OSErrors too
-        raise SourceError(f"cannot reach the Docker engine: {_one_line(exc)}") from exc
+    except (DockerException, OSError) as exc:  # requests' connection errors are OSErrors
+        raise SourceError(scrub(f"cannot reach the Docker engine: {_one_line(exc)}",
+                                base_url)) from exc
     return parse_listing(body)
 
 
@@ -108,6 +109,25 @@ def _container_or_object(obj: dict):
     if isinstance(obj.get("Names"), list) and "Id" in obj:
         return _from_api(obj)
     return obj
+
+
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^@/:]*)(:[^@/]*)?@")
+
+
+def mask_url(url: str) -> str:
+    """A Docker URL with the password of its user part hidden
+    (``tcp://ops:***@host:2376``), safe to print or write to a report."""
+    return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url, count=1) \
+        if "@" in url else url
+
+
+def scrub(text: str, url: str | None) -> str:
+    """``text`` with the password of ``url`` (or of $DOCKER_HOST) replaced."""
+    for candidate in (url, os.environ.get("DOCKER_HOST")):
+        m = _USERINFO.match(candidate or "")
+        if m and m.group(3) and len(m.group(3)) > 1:
+            text = text.replace(m.group(3)[1:], "***")
+    return text
 
 
 def _one_line(exc: BaseException) -> str:
