@@ -21,6 +21,11 @@ class DuplicateIp(Rule):
     networks. A decky whose row and entry disagree is config-drift's, not
     this rule's.
 
+    Each decky on a shared address has a finding. The first of them (by
+    name) lists every decky on that address; each other one names that
+    first decky and how many share the address, so the report grows with the
+    number of deckies, not with the number of pairs.
+
     Two deckies on one address answer ARP for each other: one of them is
     unreachable, and what an attacker reaches is not what the records say.
     Report only: which decky should move is an operator's choice (a redeploy
@@ -43,19 +48,32 @@ class DuplicateIp(Rule):
         found = defaultdict(list)
         for where, column, ips in records:
             for ip, names in _shared(ips).items():
-                for name in names:
-                    others = [n for n in names if n != name]
-                    found[name].append(self.finding(
-                        fleet, name,
-                        f"{column} {ip} in the {where} is also that of "
-                        f"{', '.join(others)}; report only: redeploy one of them with "
-                        f"another IP",
-                        field=column,
-                        expected=f"an IP no other decky of this host has in the {where}",
-                        actual=f"{ip}, shared with {', '.join(others)}",
-                    ))
+                first, rest = names[0], names[1:]
+                listed = ", ".join(rest)
+                shown = listed if len(rest) <= _NAMED else \
+                    f"{', '.join(rest[:_NAMED])} and {len(rest) - _NAMED} more"
+                found[first].append(self._finding(fleet, first, column, where, ip, shown,
+                                                  listed))
+                tail = f" and {len(rest) - 1} more (listed under {first})" if len(rest) > 1 \
+                    else ""
+                for name in rest:
+                    found[name].append(self._finding(fleet, name, column, where, ip,
+                                                     first + tail, first + tail))
         for name in sorted(found):
             yield from found[name]
+
+    def _finding(self, fleet, name, column, where, ip, shown, listed):
+        return self.finding(
+            fleet, name,
+            f"{column} {ip} in the {where} is also that of {shown}; report only: redeploy "
+            f"one of them with another IP",
+            field=column,
+            expected=f"an IP no other decky of this host has in the {where}",
+            actual=f"{ip}, shared with {listed}",
+        )
+
+
+_NAMED = 10  # other deckies named in a message; the first decky's actual lists all
 
 
 def _shared(ips: dict[str, str | None]) -> dict[str, list[str]]:
