@@ -15,6 +15,7 @@ back.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,13 +131,17 @@ def apply(
             try:
                 if mysql:
                     conn.execute(text(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT}"))
-                current = _select(conn, host_uuid, [w.name for w in writes], lock=mysql)
+                shadows: dict[str, Image] = {}
+                current = _select(conn, host_uuid, [w.name for w in writes], lock=mysql,
+                                  shadows=shadows)
                 outcome.statements += 1
                 fault("locked", conn)
                 todo = []
                 for w in writes:
                     now = current.get(w.name)
-                    if same(now, w.expect):
+                    if now is None and w.name in shadows:
+                        outcome.conflicts.append((w, shadows[w.name]))
+                    elif same(now, w.expect):
                         todo.append(w)
                     elif same(now, w.new):
                         outcome.already.append(w)
@@ -194,20 +199,44 @@ def _rollback(conn: Connection) -> None:
         pass  # a dead connection: the server rolls back on its own
 
 
-def _select(conn: Connection, host_uuid: str, names: Iterable[str], *, lock: bool) -> dict:
+def _select(conn: Connection, host_uuid: str, names: Iterable[str], *, lock: bool,
+            shadows: dict[str, Image] | None = None) -> dict:
+    """The rows ``(host_uuid, name)``, compared exactly, as DECNET's Python
+    compares them. MariaDB's ``utf8mb4_general_ci`` also returns rows whose
+    key only folds to ours (``LOCAL``, ``Name ``): those go to ``shadows``,
+    under the name they stand in for, since they hold that key for the
+    database (an insert there would fail the whole transaction)."""
     names = sorted(set(names))
     found: dict[str, Image] = {}
     for start in range(0, len(names), CHUNK):
         chunk = names[start:start + CHUNK]
+        exact = set(chunk)
         params = {"h": host_uuid, **{f"n{i}": n for i, n in enumerate(chunk)}}
         marks = ", ".join(f":n{i}" for i in range(len(chunk)))
         sql = (f"SELECT {', '.join(COLUMNS)} FROM fleet_deckies "
                f"WHERE host_uuid = :h AND name IN ({marks})")
         if lock:
             sql += " FOR UPDATE"
+        folded = None
         for row in conn.execute(text(sql), params):
-            found[row._mapping["name"]] = image(row)
+            img = image(row)
+            if img["host_uuid"] == host_uuid and img["name"] in exact:
+                found[img["name"]] = img
+            elif shadows is not None:
+                if folded is None:
+                    folded = {_fold(n): n for n in chunk}
+                stands_for = folded.get(_fold(img["name"]))
+                if stands_for is not None:
+                    shadows.setdefault(stands_for, img)
     return found
+
+
+def _fold(key: object) -> str:
+    """About what a case- and accent-insensitive, trailing-space-padded
+    collation compares."""
+    text_key = str(key)
+    decomposed = unicodedata.normalize("NFKD", text_key)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().rstrip(" ")
 
 
 def _run_batches(conn: Connection, host_uuid: str, todo: list[Write], mysql: bool,
