@@ -254,9 +254,9 @@ def _check_rows(rows: list[Row]) -> None:
             for column in COLUMNS:
                 value = getattr(row, column)
                 if type(value) not in _STORED:
-                    kind = "a BLOB" if isinstance(value, bytes) else f"a {type(value).__name__}"
+                    kind = "a BLOB" if isinstance(value, bytes) else f"the {type(value).__name__}"
                     raise SourceError(f"row {_key(row)}: {column} holds {kind} "
-                                      f"({_shown(value)}), not the text DECNET writes")
+                                      f"{_shown(value)}, not the text DECNET writes")
         for column in _JSON_COLUMNS:
             if nesting.too_deep(getattr(row, column) or ""):
                 raise SourceError(f"row {_key(row)}: {column}: {nesting.message()}")

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from decnet_audit.atomic import write_atomic
-from kit.harden import World, reseal
 from kit.fix import Paused, run_inproc
+from kit.harden import World, reseal
 
 NOBODY = 65534
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
