@@ -45,3 +45,9 @@ def test_output_is_always_printable():
     assert [ch for ch in out if unicodedata.category(ch) in ("Cc", "Cs")] == []
     assert not set(out) & set("\u202a\u202e\u2066\u2069")
     assert out.encode("utf-8")
+
+
+def test_line_separators_and_byte_order_mark_are_escaped():
+    # Each breaks a console line where no newline shows, or hides in a name.
+    assert visible("a\u2028b\u2029c\ufeffd") == "a\\u2028b\\u2029c\\ufeffd"
+    assert visible("a\u2028b", keep_newlines=True) == "a\\u2028b"

@@ -150,3 +150,21 @@ def test_shallow_but_odd_state_file_values_still_audit(world):
     run = audit(world, "--select", "json-only,db-only", state=str(deep))
     assert run.rc == 0, run.out + run.err
     no_traceback(run)
+
+
+def test_a_password_in_the_docker_url_is_never_printed(world):
+    run = run_cli("--state", world["state"], "--db", world["db"].url, "--docker-host",
+                  "tcp://ops:hunter2@127.0.0.1:9", json_path=world["tmp"] / "r.json")
+    assert run.rc == 2, run.out + run.err
+    no_traceback(run)
+    assert "hunter2" not in run.out + run.err + (world["tmp"] / "r.json").read_text()
+    assert run.report["sources"]["docker"]["where"] == "tcp://ops:***@127.0.0.1:9"
+
+
+def test_console_escapes_line_separators_in_a_decky_name(world):
+    odd = "sep\u2028arated\ufeff"
+    write_state(world["tmp"] / "odd.json", [decky_config(odd)])
+    run = audit(world, "--select", "json-only", state=str(world["tmp"] / "odd.json"))
+    assert run.rc == 1, run.out + run.err
+    assert "sep\\u2028arated\\ufeff" in run.out
+    assert not set(run.out) & {"\u2028", "\u2029", "\ufeff"}
