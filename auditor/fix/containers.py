@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..decnet import DECKY_LABEL
 from ..model import CONFLICT, FIXED, SKIPPED
-from ..sources.docker import API_TIMEOUT, scrub
+from ..sources.docker import client_for, scrub
 from .plan import Planned
 
 
@@ -47,10 +47,7 @@ def remove(planned: list[Planned], base_url: str | None,
 
 
 def _client(base_url: str | None):
-    import docker
-
-    return (docker.APIClient(base_url=base_url, timeout=API_TIMEOUT) if base_url
-            else docker.from_env(timeout=API_TIMEOUT).api)
+    return client_for(base_url)
 
 
 def _remove_one(client, p: Planned) -> None:

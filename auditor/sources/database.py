@@ -103,6 +103,8 @@ def connect(url: str, *, must_exist: bool = True) -> Engine:
             raise SourceError("database file not found")
         args = {"timeout": 5}
     elif parsed.get_backend_name() == "mysql":
+        if not parsed.database:  # the server would answer, but about no database
+            raise SourceError("the database URL names no database (…/DATABASE at its end)")
         args = {"connect_timeout": CONNECT_TIMEOUT, "charset": "utf8mb4"}
         _share_pymysql_default_tls_context()
     try:

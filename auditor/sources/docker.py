@@ -41,18 +41,13 @@ def import_sdk() -> None:
 
 
 def read_engine(base_url: str | None) -> list[Container]:
-    import docker  # heavy (requests, urllib3): only when a live engine is asked for
-    from docker.errors import DockerException
+    from docker.errors import DockerException  # heavy: only when a live engine is asked for
 
     try:
         # Any valid version keeps the SDK from asking GET /version: the listing
         # below uses the unversioned path, which the engine answers with its own
         # current API version. One API call in all, whatever the fleet's size.
-        if base_url:
-            client = docker.APIClient(base_url=base_url, timeout=API_TIMEOUT,
-                                      version=_ANY_VERSION)
-        else:
-            client = docker.from_env(timeout=API_TIMEOUT, version=_ANY_VERSION).api
+        client = client_for(base_url, version=_ANY_VERSION)
         try:
             body = _list_all(client)
         finally:
@@ -64,6 +59,29 @@ def read_engine(base_url: str | None) -> list[Container]:
 
 
 _ANY_VERSION = "1.24"  # the SDK's minimum; never sent to the engine
+
+
+_SCHEMES = ("unix", "tcp", "http", "https", "ssh")
+
+
+def client_for(base_url: str | None, **kw):
+    """The SDK's low-level client; an address it cannot parse (``tcp://h:1:``,
+    a port that is not a number) is a DockerException, as an unreachable one."""
+    import docker
+    from docker.errors import DockerException
+
+    scheme = base_url.partition("://")[0].lower() if base_url and "://" in base_url else None
+    if scheme is not None and scheme not in _SCHEMES:
+        # npipe:// and fd:// exist on Windows only: the SDK fails on them here
+        # with an AttributeError of its own, long after accepting them.
+        raise DockerException(f"not a Docker engine address here: {scheme}:// (use one of "
+                              f"{', '.join(s + '://' for s in _SCHEMES)})")
+    try:
+        if base_url:
+            return docker.APIClient(base_url=base_url, timeout=API_TIMEOUT, **kw)
+        return docker.from_env(timeout=API_TIMEOUT, **kw).api
+    except (ValueError, TypeError) as exc:
+        raise DockerException(f"not a Docker engine address: {exc}") from exc
 
 
 def _list_all(client) -> str:

@@ -41,6 +41,7 @@ def test_a_signal_just_after_commit_still_reports_the_fix(jdir, db, sig):
     assert run.rc == 2, run.out + run.err
     assert f"applied 5 changes (5 inserts) in one transaction; journal: {journal}" in run.out
     assert f"interrupted ({sig.name}) after the COMMIT" in run.out
+    assert "nothing written" not in run.out
     assert f"{sig.name} after the fix committed" in run.err
     assert json.loads(journal.read_text())["status"] == "committed"
     doc = json.loads(report.read_text())
