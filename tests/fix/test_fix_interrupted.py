@@ -14,7 +14,6 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from decnet_audit.fix.lock import lock_name
 from kit.fix import Paused, run_inproc
 from kit.fleet import decky_config, run_cli, unique, write_state
 from kit.harden import LOCAL, World
@@ -71,6 +70,8 @@ def test_a_lost_mariadb_lock_stops_the_fix_before_it_writes(jdir, mariadb_db, ma
                                                            str(jdir / "j.json")))
     try:
         paused.wait_paused()
+        from decnet_audit.fix.lock import lock_name
+
         name = lock_name(mariadb_db.engine.url.database, LOCAL)
         with mariadb_server.connect() as conn:
             holder = conn.execute(text("SELECT IS_USED_LOCK(:n)"), {"n": name}).scalar()

@@ -12,7 +12,6 @@ import json
 import os
 from pathlib import Path
 
-from decnet_audit.fix import seal
 from kit.fleet import decky_config, unique, write_state
 
 LOCAL = "local"
@@ -42,6 +41,8 @@ class World:
 def reseal(path: Path, doc: dict) -> None:
     """Write ``doc`` as a journal sealed with this test run's key: a journal
     its owner changed, which only the structural checks can catch."""
+    from decnet_audit.fix import seal
+
     body = {k: v for k, v in doc.items() if k != "mac"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
     doc = {**body, "mac": seal.seal(seal.load(os.environ, create=False), canonical)}
