@@ -6,7 +6,7 @@ as ``datetime`` objects, and ``undo`` must write back the very same values.
 Values JSON cannot hold are tagged (``{"$datetime": "..."}``). The journal is
 written (fsync'ed) *before* the transaction commits, so a deleted row is never
 only in memory, and it never replaces a file that exists. Each journal is
-sealed (HMAC, see :mod:`decnet_audit.fix.seal`); ``undo`` reads only a
+sealed (HMAC, see :mod:`decnet_audit.fix.journalkey`); ``undo`` reads only a
 journal this user owns, that nobody else can write, whose seal holds.
 """
 
@@ -27,7 +27,7 @@ from ..atomic import write_atomic
 from ..errors import UsageError
 from ..rule import FLEET_TABLE
 from ..sources.database import COLUMNS
-from . import seal
+from . import journalkey
 
 FORMAT = "decnet-audit-journal"
 VERSION = 1
@@ -169,7 +169,7 @@ class Journal:
         The first write never replaces a file that exists: an earlier run's
         journal holds before-images nothing else has."""
         doc = self.as_dict()
-        doc["mac"] = seal.seal(seal.load(self.env, create=True), _canonical(doc))
+        doc["mac"] = journalkey.seal(journalkey.load(self.env, create=True), _canonical(doc))
         data = json.dumps(doc, indent=2) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_atomic(self.path, data.encode("utf-8"), mode=0o600, exclusive=not self.created)
@@ -199,7 +199,7 @@ def default_path(env: dict[str, str] | os._Environ, host_uuid: str, command: str
     (``~/.local/state/...``); one file per run, named by time and host."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     safe_host = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in host_uuid)[:64]
-    return seal.journal_dir(env) / f"{command}-{stamp}-{safe_host}.json"
+    return journalkey.journal_dir(env) / f"{command}-{stamp}-{safe_host}.json"
 
 
 def refuse_existing(path: Path, flag: str = "--journal") -> None:
@@ -214,7 +214,7 @@ def read(path: Path, env: Mapping[str, str] | None = None) -> Journal:
     env = os.environ if env is None else env
     try:
         with open(path, "rb") as fh:
-            why = seal.untrusted(os.fstat(fh.fileno()), f"journal {path}")
+            why = journalkey.untrusted(os.fstat(fh.fileno()), f"journal {path}")
             raw = fh.read()
     except OSError as exc:
         raise UsageError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
@@ -234,10 +234,10 @@ def read(path: Path, env: Mapping[str, str] | None = None) -> Journal:
         raise UsageError(f"{path}: journal version {doc.get('version')!r} is not supported "
                          f"(this tool reads version {VERSION})")
     try:
-        key = seal.load(env, create=False)
-    except seal.KeyFileError as exc:
+        key = journalkey.load(env, create=False)
+    except journalkey.KeyFileError as exc:
         raise UsageError(f"refused: journal {path} cannot be checked: {exc}") from exc
-    if not seal.sealed_by(key, _canonical(doc), doc.get("mac")):
+    if not journalkey.sealed_by(key, _canonical(doc), doc.get("mac")):
         raise UsageError(f"refused: journal {path} fails its integrity check (edited since it "
                          f"was written, or not sealed with this host's journal key)")
     try:

@@ -41,10 +41,10 @@ class World:
 def reseal(path: Path, doc: dict) -> None:
     """Write ``doc`` as a journal sealed with this test run's key: a journal
     its owner changed, which only the structural checks can catch."""
-    from decnet_audit.fix import seal
+    from decnet_audit.fix import journalkey
 
     body = {k: v for k, v in doc.items() if k != "mac"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
-    doc = {**body, "mac": seal.seal(seal.load(os.environ, create=False), canonical)}
+    doc = {**body, "mac": journalkey.seal(journalkey.load(os.environ, create=False), canonical)}
     path.write_text(json.dumps(doc, indent=2))
     path.chmod(0o600)
