@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -213,13 +214,16 @@ def read(path: Path, env: Mapping[str, str] | None = None) -> Journal:
     is a one-line UsageError, before any of its content is used."""
     env = os.environ if env is None else env
     try:
-        with open(path, "rb") as fh:
-            why = journalkey.untrusted(os.fstat(fh.fileno()), f"journal {path}")
-            raw = fh.read()
+        # O_NONBLOCK: a FIFO named as the journal must not hang the run.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as fh:
+            st = os.fstat(fh.fileno())
+            why = journalkey.untrusted(st, f"journal {path}") if stat.S_ISREG(st.st_mode) \
+                else f"journal {path} is not a regular file"
+            raw = fh.read() if why is None else b""
     except OSError as exc:
         raise UsageError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
     if why is not None:
-        raise UsageError(f"refused: {why}; another user may have written it")
+        raise UsageError(f"refused: {why}")
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

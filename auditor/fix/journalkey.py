@@ -50,13 +50,14 @@ def key_path(env: Mapping[str, str]) -> Path:
     if env.get(ENV):
         return Path(env[ENV])
     d = journal_dir(env)
-    return d.with_name(d.name + ".key")
+    return d.with_name(d.name + ".key") if d.name else d / "journal.key"
 
 
 def untrusted(st: os.stat_result, what: str) -> str | None:
     """Why a file with status ``st`` may have been written by someone else."""
     if st.st_uid != os.geteuid():
-        return f"{what} is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()})"
+        return (f"{what} is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()}): "
+                f"another user may have written it")
     if st.st_mode & 0o022:
         return f"{what} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
     return None

@@ -22,6 +22,7 @@ import pytest
 
 from decnet_audit.atomic import write_atomic
 from kit.fix import Paused, run_inproc
+from kit.fleet import run_cli
 from kit.harden import World, reseal
 
 NOBODY = 65534
@@ -213,3 +214,10 @@ def test_reports_follow_the_umask(world, tmp_path):
         assert p.returncode == 1, p.stdout + p.stderr
         assert report.stat().st_mode & 0o777 == mode
         assert (tmp_path / (report.name + ".xml")).stat().st_mode & 0o777 == mode
+
+
+def test_a_fifo_named_as_the_journal_is_refused_at_once(world):
+    fifo = world.tmp / "j.json"
+    os.mkfifo(fifo)
+    run = run_cli("undo", str(fifo), "--db", world.db.url, timeout=20)  # used to block
+    assert run.rc == 4 and "is not a regular file" in run.err, run.err
