@@ -25,9 +25,9 @@ from typing import Any
 
 from .. import __version__, nesting
 from ..atomic import write_atomic
+from ..decnet import COLUMNS
 from ..errors import UsageError
 from ..rule import FLEET_TABLE
-from ..sources.database import COLUMNS
 from . import journalkey
 
 FORMAT = "decnet-audit-journal"
