@@ -11,27 +11,34 @@ import time
 from . import __version__
 from .atomic import write_atomic
 from .config.policy import Policy, add_arguments
-from .config.selection import keyword_filter
+from .config.selection import keyword_filter, require_some
 from .engine import Sources, audit, observe
 from .errors import UsageError
 from .fix import interrupt, session
 from .fix.lock import LockBusy
 from .outcome import ExitCode
 from .plugins import PluginError, load_reporters, load_rules, plugin_manager
+from .usage import Parser
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse would exit 2, which means "incomplete" here
-        raise UsageError(message)
+COMMANDS = ("undo", "rule")
+# The two subcommands, as the usage line shows them below the audit's own.
+_COMMAND_USAGE = ("decnet-audit undo JOURNAL [--db URL] [--host-uuid ID] [--dry-run]\n"
+                  "                         [--journal PATH] [--lock-timeout SECONDS] [-q]",
+                  "decnet-audit rule ID [ID ...]")
 
 
 def build_parser(reporters) -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="decnet-audit",
+        commands=COMMANDS,
         description="Audit a DECNET host: state file vs fleet_deckies vs Docker.",
-        epilog="exit codes: 0 no drift, 1 drift, 2 audit incomplete, 3 internal error, "
-               "4 usage error, 5 no rule selected, 6 --fix wrote nothing (lock held, "
-               "transaction rolled back); `decnet-audit undo JOURNAL` reverts a --fix",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands:\n"
+               "  undo JOURNAL   put back the rows a --fix changed (decnet-audit undo --help)\n"
+               "  rule ID        print the documentation of one rule (id or code)\n\n"
+               "exit codes: 0 no drift, 1 drift, 2 audit incomplete, 3 internal error,\n"
+               "  4 usage error, 5 no rule selected, 6 --fix or undo wrote nothing (lock held,\n"
+               "  transaction rolled back)",
     )
     src = p.add_argument_group("sources")
     src.add_argument("--state", metavar="PATH",
@@ -67,6 +74,8 @@ def build_parser(reporters) -> argparse.ArgumentParser:
     add_arguments(p)
     session.add_arguments(p)
     p.add_argument("--version", action="version", version=f"decnet-audit {__version__}")
+    audit_usage = p.format_usage().removeprefix("usage: ").rstrip()
+    p.usage = "\n       ".join((audit_usage, *_COMMAND_USAGE))
     return p
 
 
@@ -78,7 +87,8 @@ def list_rules(rules, stream) -> None:
     for r in rules:
         info = r.info()
         safety = info.fix_safety or "report"
-        stream.write(f"{info.code}  {info.id:<20} {safety:<7} {info.summary}\n")
+        stream.write(f"{info.code}  {info.id:<20} {safety:<7} {info.severity:<7} "
+                     f"{info.summary}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,10 +126,15 @@ def run(argv: list[str]) -> int:
         from .fix import undo
 
         return undo.main(argv[1:])
+    if argv[:1] == ["rule"]:
+        from . import ruledoc
+
+        return ruledoc.main(argv[1:], load_rules(plugin_manager()))
     started = time.perf_counter()
     pm = plugin_manager()
     reporters = load_reporters(pm)
     args = build_parser(reporters).parse_args(argv)
+    require_some("--select", args.select)
     all_rules = load_rules(pm)
     policy = Policy.from_args(args, all_rules)  # config file, waivers, baseline
     rules = policy.select(args.select, args.ignore)

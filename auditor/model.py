@@ -205,6 +205,7 @@ class RuleInfo:
     fix_safety: str | None  # "safe", "unsafe", or None when not fixable
     needs: tuple[str, ...]
     fix_needs: tuple[str, ...] = ()  # sources the fix needs on top of ``needs``
+    severity: str = "medium"  # high, medium or low (decnet_audit.rule.SEVERITIES)
 
 
 @dataclass

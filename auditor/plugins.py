@@ -11,7 +11,7 @@ import pluggy
 from . import hookspecs
 from .config.options import options_of
 from .reporter import Reporter
-from .rule import Rule
+from .rule import SEVERITIES, Rule
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _CODE = re.compile(r"^[A-Z]{1,4}[0-9]{3}$")
@@ -66,6 +66,9 @@ def load_rules(pm: pluggy.PluginManager) -> list[Rule]:
             options_of(cls)
         except TypeError as exc:
             raise PluginError(f"rule {rid}: {exc}") from None
+        if getattr(cls, "severity", None) not in SEVERITIES:
+            raise PluginError(f"rule {rid} has no valid severity ({', '.join(SEVERITIES)}): "
+                              f"{getattr(cls, 'severity', None)!r}")
         for key in (rid, code):
             if key in seen:
                 raise PluginError(f"rule {rid}: {key!r} is already used by {seen[key]}")

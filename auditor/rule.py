@@ -24,6 +24,9 @@ NOW = _Now()
 # The targets of a Change: DECNET's table of deckies, or a Docker container.
 CONTAINER = "container"
 
+# Worst first: ``--fail-on medium`` means medium or high.
+SEVERITIES = ("high", "medium", "low")
+
 
 @dataclass(frozen=True)
 class Change:
@@ -66,6 +69,9 @@ class Rule:
     #: Names of the class attributes that the config file may set
     #: (``[rules.<id>] max-age-minutes = 60``); see decnet_audit.config.options.
     options: ClassVar[tuple[str, ...]] = ()
+    #: How much the drift matters: "high", "medium" or "low" (see SEVERITIES).
+    #: Shown in --list-rules and every report; ``--fail-on high`` uses it.
+    severity: ClassVar[str] = "medium"
 
     def subjects(self, fleet: Fleet) -> Iterable[str]:
         """Decky names this rule examines; each is one check (one JUnit testcase)."""
@@ -106,4 +112,5 @@ class Rule:
             fix_safety=cls.fix_safety,
             needs=tuple(cls.needs),
             fix_needs=tuple(cls.fix_needs),
+            severity=cls.severity,
         )

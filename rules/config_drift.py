@@ -46,6 +46,7 @@ class ConfigDrift(Rule):
 
     id = "config-drift"
     code = "DA006"
+    severity = "low"  # the decky runs; only the row's copy of its config is old
     needs = (STATE, DB)
     fix_safety = "safe"
 

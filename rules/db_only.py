@@ -23,6 +23,7 @@ class DbOnly(Rule):
 
     id = "db-only"
     code = "DA002"
+    severity = "medium"  # the dashboard lists a decky that is not deployed
     needs = (STATE, DB)
     fix_safety = "unsafe"
 

@@ -26,6 +26,7 @@ class DockerMismatch(Rule):
 
     id = "docker-mismatch"
     code = "DA003"
+    severity = "high"  # a dead honeypot shown as running
     needs = (STATE, DB, DOCKER)
     fix_safety = "safe"
 

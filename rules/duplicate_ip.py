@@ -34,6 +34,7 @@ class DuplicateIp(Rule):
 
     id = "duplicate-ip"
     code = "DA008"
+    severity = "high"  # one of the two deckies cannot be reached
     needs = (STATE, DB)
 
     def subjects(self, fleet):

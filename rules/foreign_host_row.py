@@ -30,6 +30,7 @@ class ForeignHostRow(Rule):
 
     id = "foreign-host-row"
     code = "DA004"
+    severity = "high"  # two hosts answer for one decky
     needs = (STATE, DB)
 
     def subjects(self, fleet):

@@ -26,6 +26,7 @@ class JsonOnly(Rule):
 
     id = "json-only"
     code = "DA001"
+    severity = "medium"  # the dashboard misses a decky that runs
     needs = (STATE, DB)
     fix_needs = (DOCKER,)
     fix_safety = "safe"

@@ -39,6 +39,7 @@ class OrphanContainer(Rule):
 
     id = "orphan-container"
     code = "DA005"
+    severity = "high"  # containers no record manages, still on the network
     needs = (STATE, DB, DOCKER)
     fix_safety = "unsafe"
 

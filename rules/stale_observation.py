@@ -36,6 +36,7 @@ class StaleObservation(Rule):
 
     id = "stale-observation"
     code = "DA007"
+    severity = "medium"  # every state in the rows may be out of date
     needs = (DB,)
 
     #: Minutes after which a ``last_seen`` is stale. Set per run with

@@ -34,7 +34,7 @@ from typing import Any
 from ..errors import UsageError
 from ..rule import Rule
 from .options import coerce, configure, option_name, options_of
-from .selection import select_rules
+from .selection import fail_on_rules, select_rules, unknown_rule
 from .toml import ConfigError, TomlFile
 from .waivers import Waiver, parse_waivers
 
@@ -70,7 +70,10 @@ class Config:
                             ("fail-on", self.fail_on)):
             for token in tokens or ():
                 try:
-                    select_rules(rules, [token], [])
+                    if key == "fail-on":  # may be a severity too
+                        fail_on_rules(rules, [token])
+                    else:
+                        select_rules(rules, [token], [])
                 except UsageError as exc:
                     raise ConfigError(f"{self.where(key)}: {key}: {exc}") from None
         self.waivers = [
@@ -103,8 +106,7 @@ def rule_by_name(rules: list[Rule], token: str, where: str) -> Rule:
     for r in rules:
         if token.lower() == r.id or token.upper() == r.code:
             return r
-    known = ", ".join(f"{r.id} ({r.code})" for r in rules)
-    raise ConfigError(f"{where}: unknown rule {token!r}; known rules: {known}")
+    raise ConfigError(str(unknown_rule(rules, token, where)))
 
 
 # -- finding and reading the file -------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 from ..rule import Rule
 
 # The Rule contract, never options.
-_CONTRACT = {"id", "code", "needs", "fix_needs", "fix_safety", "options"}
+_CONTRACT = {"id", "code", "needs", "fix_needs", "fix_safety", "options", "severity"}
 
 
 def options_of(cls: type[Rule]) -> dict[str, Any]:

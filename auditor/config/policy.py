@@ -20,7 +20,7 @@ from ..outcome import ExitCode, exit_code
 from ..rule import Rule
 from .baseline import Recorder, read_baseline
 from .file import Config, load_config, rule_by_name
-from .selection import select_rules
+from .selection import fail_on_rules, select_rules
 from .waivers import APPLIED, WaiverSet, WaiverStatus, settle
 
 
@@ -86,7 +86,7 @@ class Policy:
                 waivers += [replace(w, rule=rule_by_name(rules, w.rule, w.where).id)
                             for w in read_baseline(path)]
         tokens = fail_on or cfg.fail_on
-        chosen = {r.id for r in select_rules(rules, tokens, [])} if tokens else None
+        chosen = {r.id for r in fail_on_rules(rules, tokens)} if tokens else None
         return cls(cfg, WaiverSet(waivers, today), rules=rules, fail_on=chosen,
                    exit_zero=exit_zero, recorder=recorder)
 

@@ -31,6 +31,7 @@ from ..outcome import ExitCode
 from ..rule import FLEET_TABLE
 from ..sources.database import resolve_db_url
 from ..text import visible
+from ..usage import Parser
 from . import faults, interrupt, journal
 from .apply import database_label, journaled, seal
 from .lock import LOCK_TIMEOUT, FixLock, LockBusy
@@ -42,13 +43,8 @@ RESTORED, ALREADY, NOT_UNDOABLE = "restored", "already", "not undoable"
 _BAD = (CONFLICT, REFUSED, NOT_UNDOABLE)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="decnet-audit undo",
+    p = Parser(prog="decnet-audit undo",
                 description="Restore the rows a `decnet-audit --fix` (or undo) run changed, "
                             "from its journal.",
                 epilog="exit codes: 0 all restored, 1 something could not be restored "
