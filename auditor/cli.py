@@ -18,6 +18,7 @@ from .fix import interrupt, session
 from .fix.lock import LockBusy
 from .outcome import ExitCode
 from .plugins import PluginError, load_reporters, load_rules, plugin_manager
+from .text import visible
 from .usage import Parser
 
 COMMANDS = ("undo", "rule")
@@ -158,6 +159,11 @@ def run(argv: list[str]) -> int:
     # --fix holds its lock from before the sources are read to after the re-audit.
     with session.FixSession(fix_options, sources, sys.stderr) as fix:
         fleet = observe(sources)
+        # On stderr whatever -q says: what cron mails and CI logs keep.
+        for s in fleet.sources.values():
+            if not s.ok:
+                sys.stderr.write(f"decnet-audit: {s.name} not read ({visible(s.where)}): "
+                                 f"{visible(s.detail)}\n")
         console.header(fleet, rules)
         result = audit(fleet, rules, keep=keep, on_rule=console.rule_done, started=started,
                        waive=policy.waive)

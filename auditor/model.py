@@ -88,6 +88,9 @@ class SourceStatus:
     ok: bool
     where: str  # path, masked URL or engine address: never a password
     detail: str  # "3 deckies" when ok, the error in one line otherwise
+    # Read, but not there: a state file DECNET has not written (or removed at
+    # teardown) is an empty fleet, which no report may show as a plain "ok".
+    missing: bool = False
 
 
 @dataclass

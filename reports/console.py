@@ -59,8 +59,10 @@ class Console:
         self.rule_line("decnet-audit session starts", colour="bold")
         self.line(f"host_uuid: {visible(fleet.host_uuid)}")
         for name, s in fleet.sources.items():
-            status = self._paint("ok   ", "green") if s.ok else self._paint("ERROR", "red")
-            self.line(f"{name:<7}{status}  {visible(s.where)}: {visible(s.detail)}")
+            word, colour = ("ERROR", "red") if not s.ok else \
+                ("ABSENT", "yellow") if s.missing else ("ok", "green")
+            status = self._paint(f"{word:<6}", colour)
+            self.line(f"{name:<7}{status} {visible(s.where)}: {visible(s.detail)}")
         self.line(f"rules: {len(rules)} selected ({', '.join(r.id for r in rules)})")
         self.line()
         self._total_rules = len(rules)
@@ -77,6 +79,8 @@ class Console:
                 self.line(f"{rule.id}::{visible(c.decky)} {self._paint(*word)}")
             return
         head = f"{rule.id} ({rule.code}) "
+        if not checks:  # a rule with nothing to examine says so, not a blank line
+            head += "no decky to examine"
         letters = "".join(_LETTER[c.outcome] for c in checks)
         space = self.width - len(head) - len(pct) - 1
         self.out.write(head + self._paint_letters(letters[:space]))
@@ -104,14 +108,13 @@ class Console:
 
     def _details(self, result: AuditResult) -> None:
         rule_info = {r.id: r for r in result.rules}
-        errors = [c for c in result.checks if c.outcome == ERROR]
+        # A source that was not read is said in the header and the summary,
+        # not again for each rule that needed it: only crashes get a section.
+        errors = [c for c in result.checks if c.outcome == ERROR and c.crashed]
         drifted = [c for c in result.checks if c.outcome in (DRIFT, WAIVED)]
-        bad_sources = [s for s in result.sources.values() if not s.ok]
-        if bad_sources or errors:
+        if errors:
             self.line()
             self.rule_line("ERRORS", colour="red")
-            for s in bad_sources:
-                self.line(f"source {s.name} ({visible(s.where)}): {visible(s.detail)}", "red")
             for c in errors:
                 self.rule_line(f"{c.rule}::{visible(c.decky)}", fill="_", colour="red")
                 self.line(visible(c.error))
@@ -136,14 +139,20 @@ class Console:
                 self.line(visible(w.line()), "yellow" if w.status != APPLIED else None)
 
     def _short_summary(self, result: AuditResult) -> None:
-        lines = []
+        lines = [f"ERROR source {s.name} not read ({visible(s.where)}): {visible(s.detail)}"
+                 for s in result.sources.values() if not s.ok]
+        not_run = [c.rule for c in result.checks if c.outcome == ERROR and not c.crashed]
         for c in result.checks:
             if c.outcome == DRIFT:
                 first = c.findings[0].message if c.findings else ""
                 lines.append(f"DRIFT {c.rule}::{visible(c.decky)} - {visible(first)}")
-            elif c.outcome == ERROR:
+            elif c.outcome == ERROR and c.crashed:
                 lines.append(f"ERROR {c.rule}::{visible(c.decky)} - {visible(c.error)}")
+        if not_run:
+            lines.append(f"ERROR not run for want of a source: {', '.join(not_run)}")
         if lines:
+            if not any(c.outcome in (DRIFT, WAIVED) or c.crashed for c in result.checks):
+                self.line()  # no section above to set it off from the progress
             self.rule_line("short audit summary info")
             for text in lines:
                 self.line(text[: self.width * 2])

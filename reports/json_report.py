@@ -49,7 +49,8 @@ def _document(result: AuditResult, lazy: bool = False) -> dict:
         "host_uuid": result.host_uuid,
         "started_at": result.started_at,
         "sources": {
-            name: {"status": "ok" if s.ok else "error", "where": s.where, "detail": s.detail}
+            name: {"status": "ok" if s.ok else "error", "where": s.where, "detail": s.detail,
+                   "missing": s.missing}
             for name, s in result.sources.items()
         },
         "rules": [

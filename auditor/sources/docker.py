@@ -8,10 +8,13 @@ slow on a large host.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import socket
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from .. import nesting
@@ -19,15 +22,22 @@ from ..errors import SourceError
 from ..model import DOCKER, Container, SourceStatus
 
 API_TIMEOUT = 15  # seconds
+DEFAULT_HOST = "unix:///var/run/docker.sock"  # the docker SDK's own default on Linux
+
+
+def address(base_url: str | None, env: Mapping[str, str]) -> str:
+    """The engine a run really tries: --docker-host, else DOCKER_HOST as the
+    SDK reads it, else the SDK's default socket."""
+    return base_url or env.get("DOCKER_HOST") or DEFAULT_HOST
 
 
 def read(base_url: str | None, snapshot: Path | None = None
          ) -> tuple[list[Container] | None, SourceStatus]:
     """The source as the engine reads it: the containers of the engine at
-    ``base_url`` (None: DOCKER_HOST), or of a saved capture; None when
-    unreadable; and what came of it."""
+    ``base_url`` (None: DOCKER_HOST, else the SDK's default socket), or of a
+    saved capture; None when unreadable; and what came of it."""
     where = f"snapshot {snapshot}" if snapshot is not None else \
-        mask_url(base_url) if base_url else "DOCKER_HOST (environment)"
+        mask_url(address(base_url, os.environ))
     try:
         containers = read_snapshot(snapshot) if snapshot is not None else read_engine(base_url)
     except SourceError as exc:
@@ -52,8 +62,8 @@ def read_engine(base_url: str | None) -> list[Container]:
             body = _list_all(client)
         finally:
             client.close()
-    except (DockerException, OSError) as exc:  # requests' connection errors are OSErrors
-        raise SourceError(scrub(f"cannot reach the Docker engine: {_one_line(exc)}",
+    except (DockerException, OSError) as exc:  # requests' errors are OSErrors too
+        raise SourceError(scrub(f"cannot reach the Docker engine: {reason(exc)}",
                                 base_url)) from exc
     return parse_listing(body)
 
@@ -146,6 +156,39 @@ def scrub(text: str, url: str | None) -> str:
         if m and m.group(3) and len(m.group(3)) > 1:
             text = text.replace(m.group(3)[1:], "***")
     return text
+
+
+# What an operator is told for the usual failures, instead of the SDK's nest
+# of wrapped exceptions ("('Connection aborted.', FileNotFoundError(2, ...))").
+_DAEMON = "is the Docker daemon running?"
+_ERRNO = {
+    errno.ENOENT: f"no such socket ({_DAEMON})",
+    errno.ECONNREFUSED: f"connection refused ({_DAEMON})",
+    errno.EACCES: "permission denied (is this user in the docker group?)",
+    errno.EPERM: "permission denied (is this user in the docker group?)",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+}
+
+
+def reason(exc: BaseException) -> str:
+    """The root cause of a failed engine call, in a few words."""
+    seen: set[int] = set()
+    todo: list = [exc]
+    while todo:
+        e = todo.pop(0)
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, TimeoutError) or "Timeout" in type(e).__name__:
+            return f"no answer within {API_TIMEOUT} s"
+        if isinstance(e, socket.gaierror):
+            return f"unknown host ({e.strerror})"
+        if isinstance(e, OSError) and e.errno in _ERRNO:
+            return _ERRNO[e.errno]
+        todo += [*getattr(e, "args", ()), getattr(e, "reason", None), e.__cause__,
+                 e.__context__]
+    return _one_line(exc)
 
 
 def _one_line(exc: BaseException) -> str:

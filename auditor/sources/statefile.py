@@ -32,8 +32,9 @@ def read(path: Path) -> tuple[list[Decky] | None, SourceStatus]:
     except SourceError as exc:
         return None, SourceStatus(STATE, False, str(path), str(exc))
     if deckies is None:
+        # Read, and not there: an empty fleet, which no report may show as "ok".
         return [], SourceStatus(STATE, True, str(path),
-                                "file not found: nothing deployed (empty fleet)")
+                                "file not found: nothing deployed (empty fleet)", missing=True)
     return deckies, SourceStatus(STATE, True, str(path), f"{len(deckies)} deckies")
 
 

@@ -77,9 +77,10 @@ def test_broken_state_file_exits_2_naming_it(tmp_path, sqlite_db, content, says)
 
     assert run.rc == 2, run.out + run.err
     no_traceback(run)
-    assert f"source state ({state}): {says}" in run.out
+    assert f"source state not read ({state}): {says}" in run.out
     assert run.report["sources"]["state"] == {"status": "error", "where": str(state),
-                                              "detail": run.report["sources"]["state"]["detail"]}
+                                              "detail": run.report["sources"]["state"]["detail"],
+                                              "missing": False}
     assert says in run.report["sources"]["state"]["detail"]
     # Rules that need the state file are errors, not a verdict on the rows.
     assert run.findings() == []
