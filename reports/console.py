@@ -155,7 +155,8 @@ class Console:
                 self.line()  # no section above to set it off from the progress
             self.rule_line("short audit summary info")
             for text in lines:
-                self.line(text[: self.width * 2])
+                # A drift's message is cut to two lines; an error is said whole.
+                self.line(text if text.startswith("ERROR") else text[: self.width * 2])
 
 
 def _fix_line(f, info) -> str:
