@@ -7,16 +7,16 @@ import gc
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import __version__
 from .atomic import write_atomic
 from .config.policy import Policy, add_arguments
 from .config.selection import keyword_filter, require_some
-from .engine import Sources, audit, observe
 from .errors import UsageError
-from .fix import interrupt, session
-from .fix.lock import LockBusy
-from .outcome import ExitCode
+from .fix import interrupt
+from .fix import options as fix_arguments
+from .outcome import ExitCode, settle_fixes
 from .plugins import PluginError, load_reporters, load_rules, plugin_manager
 from .text import visible
 from .usage import Parser
@@ -73,7 +73,7 @@ def build_parser(reporters) -> argparse.ArgumentParser:
     for r in reporters:
         out.add_argument(r.option, metavar="PATH", dest=_dest(r), help=r.help)
     add_arguments(p)
-    session.add_arguments(p)
+    fix_arguments.add_arguments(p)
     p.add_argument("--version", action="version", version=f"decnet-audit {__version__}")
     audit_usage = p.format_usage().removeprefix("usage: ").rstrip()
     p.usage = "\n       ".join((audit_usage, *_COMMAND_USAGE))
@@ -107,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     except PluginError as exc:
         sys.stderr.write(f"decnet-audit: plugin error: {exc}\n")
         return ExitCode.INTERNAL
-    except LockBusy as exc:
+    except Exception as exc:
+        # The fix lock is imported only by runs that fix; only they can be refused it.
+        lock = sys.modules.get("decnet_audit.fix.lock")
+        if lock is None or not isinstance(exc, lock.LockBusy):
+            raise
         sys.stderr.write(f"decnet-audit: {exc}; nothing was written\n")
         return ExitCode.NOT_APPLIED
     except KeyboardInterrupt:
@@ -131,6 +135,10 @@ def run(argv: list[str]) -> int:
         from . import ruledoc
 
         return ruledoc.main(argv[1:], load_rules(plugin_manager()))
+    if "--version" in (argv[:argv.index("--")] if "--" in argv else argv):
+        # Before the plugins are even looked up: a version check must be instant.
+        sys.stdout.write(f"decnet-audit {__version__}\n")
+        return 0
     started = time.perf_counter()
     pm = plugin_manager()
     reporters = load_reporters(pm)
@@ -142,16 +150,24 @@ def run(argv: list[str]) -> int:
     if args.list_rules:
         list_rules(rules, sys.stdout)
         return ExitCode.OK
-    fix_options = session.FixOptions.from_args(args)
+    fix_options = fix_arguments.FixOptions.from_args(args)
     if not rules:
         sys.stderr.write("decnet-audit: no rule selected\n")
         return ExitCode.NO_RULES
     keep = keyword_filter(args.keyword)
 
+    # Only now the heavy parts (SQLAlchemy, the docker SDK's requests): --help,
+    # --version, --list-rules and usage errors never need them.
+    from .engine import Sources, audit, observe
+    from .fix import session
     from .reports.console import Console
 
     verbosity = -1 if args.quiet else (1 if args.verbose else 0)
-    console = Console(sys.stdout, verbosity)
+    # A report written to stdout (``--json -``) keeps stdout to itself.
+    to_stdout = [r.option for r in reporters if getattr(args, _dest(r), None) == "-"]
+    if len(to_stdout) > 1:
+        raise UsageError(f"{' and '.join(to_stdout)} cannot both write to stdout ('-')")
+    console = Console(sys.stderr if to_stdout else sys.stdout, verbosity)
     sources = Sources.resolve(
         os.environ, state=args.state, db=args.db, docker_host=args.docker_host,
         docker_snapshot=args.docker_snapshot, host_uuid=args.host_uuid,
@@ -169,6 +185,7 @@ def run(argv: list[str]) -> int:
                        waive=policy.waive)
         policy.finish(result)
         fix.run(fleet, result, rules, console, policy, keep)
+        settle_fixes(result)  # from here on, every count tells the end state
         console.report(result)
         written = write_reports(result, reporters, args)
         stopped = interrupt.release()
@@ -191,6 +208,12 @@ def write_reports(result, reporters, args) -> bool:
         if not path:
             continue
         try:
+            if path == "-":
+                sys.stdout.buffer.write(r.render(result))
+                sys.stdout.flush()
+                continue
+            # Like pytest's --junitxml: a report's directory is made as needed.
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, r.render(result))
         except OSError as exc:
             sys.stderr.write(f"decnet-audit: cannot write {r.name} report {path}: "

@@ -8,6 +8,7 @@ for "empty".
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,14 +26,16 @@ from .decnet import (
 STATE, DB, DOCKER = "state", "db", "docker"
 SOURCES = (STATE, DB, DOCKER)
 
-# Outcomes of one (rule, decky) check, in the order reports list them.
-DRIFT, ERROR, WAIVED, PASSED = "drift", "error", "waived", "passed"
-OUTCOMES = (DRIFT, ERROR, WAIVED, PASSED)
-ANY_DECKY = "*"  # the decky of a check that could not run at all
-
 # What --fix did to a finding (Finding.fix_status); PLANNED under --dry-run.
 FIXED, SKIPPED, CONFLICT, REFUSED, PLANNED = "fixed", "skipped", "conflict", "refused", "planned"
 FIX_STATUSES = (FIXED, SKIPPED, CONFLICT, REFUSED, PLANNED)
+
+# Outcomes of one (rule, decky) check, in the order reports list them.
+# FIXED only after --fix: the check drifted and the re-audit no longer
+# reports any of its findings.
+DRIFT, ERROR, WAIVED, PASSED = "drift", "error", "waived", "passed"
+OUTCOMES = (DRIFT, ERROR, WAIVED, FIXED, PASSED)
+ANY_DECKY = "*"  # the decky of a check that could not run at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +227,9 @@ class AuditResult:
     rule_seconds: dict[str, float] = field(default_factory=dict)  # time each rule took
     # What became of each configured waiver (decnet_audit.config.waivers.WaiverStatus)
     waivers: list[Any] = field(default_factory=list)
+    # The machine audited: reports of several hosts (all "local" to DECNET)
+    # must be told apart.
+    hostname: str = field(default_factory=socket.gethostname)
 
     @property
     def findings(self) -> list[Finding]:

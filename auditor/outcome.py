@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from .model import DRIFT, ERROR, PASSED, WAIVED, AuditResult
+from .model import DRIFT, ERROR, FIXED, PASSED, PLANNED, WAIVED, AuditResult, Check
 
 
 class ExitCode(IntEnum):
@@ -34,6 +34,26 @@ def exit_code(result: AuditResult) -> ExitCode:
     return ExitCode.OK
 
 
+def settle_fixes(result: AuditResult) -> None:
+    """After --fix has verified its fixes: a drifted check all of whose
+    unwaived findings the re-audit no longer reports is FIXED, so that every
+    count, line and report afterwards tells the end state."""
+    for c in result.checks:
+        live = [f for f in c.findings if not f.waived]
+        if c.outcome == DRIFT and live and all(f.fixed for f in live):
+            c.outcome = FIXED
+
+
+def not_fixable(check: Check) -> bool:
+    """A drifted check no fix can converge (report-only findings)."""
+    return check.outcome == DRIFT and not any(
+        f.fixable for f in check.findings if not f.waived)
+
+
+def _fix_ran(result: AuditResult) -> bool:
+    return any(f.fix_status not in (None, PLANNED) for f in result.findings)
+
+
 def summary(result: AuditResult) -> dict:
     counts = result.counts()
     return {
@@ -44,6 +64,8 @@ def summary(result: AuditResult) -> dict:
         "errors": counts[ERROR],
         "findings": len(result.findings),
         "fixed": sum(1 for f in result.findings if f.fixed),
+        "fixed_checks": counts[FIXED],
+        "not_fixable": sum(1 for c in result.checks if not_fixable(c)),
         "complete": result.complete,
         "interrupted": result.interrupted,
         "duration_seconds": round(result.duration, 3),
@@ -51,18 +73,25 @@ def summary(result: AuditResult) -> dict:
 
 
 def summary_line(result: AuditResult) -> str:
-    """pytest's closing line: ``3 drifted, 41 passed, 1 error in 0.21s``."""
+    """pytest's closing line: ``3 drifted, 41 passed, 1 error in 0.21s``;
+    after --fix ``6 drifted (4 not fixable, 2 not fixed), 21 passed, 3 fixed``."""
     counts = result.counts()
     parts = []
     if counts[DRIFT]:
-        parts.append(f"{counts[DRIFT]} drifted")
+        text = f"{counts[DRIFT]} drifted"
+        if _fix_ran(result):
+            cannot = sum(1 for c in result.checks if not_fixable(c))
+            why = [f"{cannot} not fixable"] if cannot else []
+            if counts[DRIFT] - cannot:
+                why.append(f"{counts[DRIFT] - cannot} not fixed")
+            text += f" ({', '.join(why)})"
+        parts.append(text)
     if counts[PASSED]:
         parts.append(f"{counts[PASSED]} passed")
     if counts[WAIVED]:
         parts.append(f"{counts[WAIVED]} waived")
-    fixed = sum(1 for f in result.findings if f.fixed)
-    if fixed:
-        parts.append(f"{fixed} fixed")
+    if counts[FIXED]:
+        parts.append(f"{counts[FIXED]} fixed")
     if counts[ERROR]:
         parts.append(f"{counts[ERROR]} error" + ("s" if counts[ERROR] > 1 else ""))
     if result.interrupted:

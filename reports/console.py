@@ -7,14 +7,24 @@ import shutil
 from typing import TextIO
 
 from decnet_audit.config.waivers import APPLIED, EXPIRED, UNUSED
-from decnet_audit.model import DRIFT, ERROR, PASSED, WAIVED, AuditResult, Check, Fleet
-from decnet_audit.outcome import summary_line
+from decnet_audit.model import (
+    DRIFT,
+    ERROR,
+    FIXED,
+    PASSED,
+    PLANNED,
+    WAIVED,
+    AuditResult,
+    Check,
+    Fleet,
+)
+from decnet_audit.outcome import not_fixable, summary_line
 from decnet_audit.rule import Rule
 from decnet_audit.text import visible
 
 from .describe import finding_lines
 
-_LETTER = {PASSED: ".", DRIFT: "F", ERROR: "E", WAIVED: "s"}
+_LETTER = {PASSED: ".", DRIFT: "F", ERROR: "E", WAIVED: "s", FIXED: "f"}
 _COLOUR = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
 
 
@@ -75,7 +85,8 @@ class Console:
         if self.verbosity > 0:
             for c in checks:
                 word = {PASSED: ("PASSED", "green"), DRIFT: ("DRIFT", "red"),
-                        ERROR: ("ERROR", "red"), WAIVED: ("WAIVED", "yellow")}[c.outcome]
+                        ERROR: ("ERROR", "red"), WAIVED: ("WAIVED", "yellow"),
+                        FIXED: ("FIXED", "green")}[c.outcome]
                 self.line(f"{rule.id}::{visible(c.decky)} {self._paint(*word)}")
             return
         head = f"{rule.id} ({rule.code}) "
@@ -145,7 +156,10 @@ class Console:
         for c in result.checks:
             if c.outcome == DRIFT:
                 first = c.findings[0].message if c.findings else ""
-                lines.append(f"DRIFT {c.rule}::{visible(c.decky)} - {visible(first)}")
+                lines.append(f"DRIFT {c.rule}::{visible(c.decky)} - {_left(c)}{visible(first)}")
+            elif c.outcome == FIXED:
+                done = c.findings[0].fix_detail or "" if c.findings else ""
+                lines.append(f"FIXED {c.rule}::{visible(c.decky)} - {visible(done)}")
             elif c.outcome == ERROR and c.crashed:
                 lines.append(f"ERROR {c.rule}::{visible(c.decky)} - {visible(c.error)}")
         if not_run:
@@ -166,3 +180,12 @@ def _fix_line(f, info) -> str:
         flag = "--fix" if info.fix_safety == "safe" else "--fix --unsafe-fixes"
         return f"  fixable:  yes ({info.fix_safety}): decnet-audit {flag}"
     return "  fixable:  no (report only)"
+
+
+def _left(check: Check) -> str:
+    """Why --fix left a drifted check, as a prefix; nothing without --fix."""
+    tried = [f.fix_status for f in check.findings
+             if f.fix_status not in (None, PLANNED) and not f.waived]
+    if not tried:
+        return ""
+    return "[not fixable] " if not_fixable(check) else f"[{tried[0]}] "

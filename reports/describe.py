@@ -15,6 +15,7 @@ from decnet_audit.model import (
     ANY_DECKY,
     DRIFT,
     ERROR,
+    FIXED,
     OUTCOMES,
     PASSED,
     WAIVED,
@@ -23,7 +24,7 @@ from decnet_audit.model import (
     Finding,
     RuleInfo,
 )
-from decnet_audit.outcome import ExitCode, exit_code
+from decnet_audit.outcome import ExitCode, exit_code, not_fixable
 from decnet_audit.text import visible
 
 # The name of the one check a rule gets when it could not run at all (a
@@ -111,17 +112,26 @@ def finding_lines(finding: Finding, *, value: Callable[[object], str] = visible,
     return out
 
 
-def fix_text(finding: Finding, info: RuleInfo | None) -> str:
-    """What ``--fix`` did to a finding, or whether and how it could."""
+def fix_state(finding: Finding, info: RuleInfo | None) -> tuple[str, str, str]:
+    """What ``--fix`` did to a finding, or whether and how it could, as
+    (key, state, detail): ``("fixed", "fixed", "inserted row ...")``,
+    ``("fixable", "fixable (safe)", "decnet-audit --fix")``. The key is a
+    stable word for styling and sorting."""
     if finding.waived:
-        return f"waived: {visible(finding.waiver_reason or 'no reason given')}"
+        return "waived", "waived", visible(finding.waiver_reason or "no reason given")
     if finding.fix_status:
-        detail = f": {visible(finding.fix_detail)}" if finding.fix_detail else ""
-        return f"{finding.fix_status}{detail}"
+        return (finding.fix_status, finding.fix_status,
+                visible(finding.fix_detail) if finding.fix_detail else "")
     if finding.fixable and info is not None and info.fix_safety:
         flag = "--fix" if info.fix_safety == "safe" else "--fix --unsafe-fixes"
-        return f"fixable ({info.fix_safety}): decnet-audit {flag}"
-    return "not fixable: report only"
+        return "fixable", f"fixable ({info.fix_safety})", f"decnet-audit {flag}"
+    return "report", "not fixable", "report only"
+
+
+def fix_text(finding: Finding, info: RuleInfo | None) -> str:
+    """:func:`fix_state` in one line: ``fixable (safe): decnet-audit --fix``."""
+    _, state, detail = fix_state(finding, info)
+    return f"{state}: {detail}" if detail else state
 
 
 def error_kind(check: Check) -> str:
@@ -136,20 +146,33 @@ class Verdict:
 
 
 def verdict(result: AuditResult) -> Verdict:
-    """The outcome of the audit in words, consistent with the exit code."""
+    """The outcome of the audit in words, consistent with the exit code;
+    after --fix, the end state (what was fixed, what drift is left and why)."""
     counts = result.counts()
     total = len(result.checks)
     code = exit_code(result)
-    drift = f"{counts[DRIFT]} of {total} checks drifted"
+    fixed = counts[FIXED]
     waived = f"; {counts[WAIVED]} waived" if counts[WAIVED] else ""
+    if fixed:
+        cannot = sum(1 for c in result.checks if not_fixable(c))
+        left = f"{counts[DRIFT]} still drifted"
+        if counts[DRIFT]:
+            left += f" ({cannot} not fixable, {counts[DRIFT] - cannot} not fixed)"
+        drift = f"after --fix: {fixed} fixed, {left}, {counts[PASSED]} passed"
+    else:
+        drift = f"{counts[DRIFT]} of {total} checks drifted"
     if code == ExitCode.OK:
         if total == 0:
             return Verdict("no-drift", "No drift", "every source was read; no decky to check")
+        if fixed:
+            return Verdict("no-drift", "No drift left",
+                           f"--fix converged {fixed} check{'s' if fixed != 1 else ''}; the "
+                           f"other {counts[PASSED]} passed{waived}")
         return Verdict("no-drift", "No drift",
                        f"the state file, the database and Docker agree: all "
                        f"{counts[PASSED]} checks passed{waived}")
     if code == ExitCode.DRIFT:
-        return Verdict("drift", "Drift found", drift + waived)
+        return Verdict("drift", "Drift remains" if fixed else "Drift found", drift + waived)
     if code == ExitCode.INTERNAL:
         return Verdict("internal-error", "Internal error",
                        f"a rule crashed, so this audit proves nothing about its checks; {drift}")
@@ -163,5 +186,5 @@ def verdict(result: AuditResult) -> Verdict:
         why.append(f"{counts[ERROR]} checks could not run")
     if total > counts[ERROR]:
         why.append(f"of the checks that ran, {counts[DRIFT]} drifted and "
-                   f"{counts[PASSED]} passed{waived}")
+                   f"{counts[PASSED]} passed{waived}" + (f", {fixed} fixed" if fixed else ""))
     return Verdict("incomplete", "Audit incomplete", "; ".join(why))

@@ -44,9 +44,11 @@ def _document(result: AuditResult, lazy: bool = False) -> dict:
     else:
         checks = [{"rule": c.rule, "decky": c.decky, "outcome": c.outcome, "error": c.error}
                   for c in result.checks]
+    severity = {r.id: r.severity for r in result.rules}
     return {
         "version": SCHEMA_VERSION,
         "host_uuid": result.host_uuid,
+        "hostname": result.hostname,
         "started_at": result.started_at,
         "sources": {
             name: {"status": "ok" if s.ok else "error", "where": s.where, "detail": s.detail,
@@ -55,13 +57,14 @@ def _document(result: AuditResult, lazy: bool = False) -> dict:
         },
         "rules": [
             {"id": r.id, "code": r.code, "summary": r.summary, "fixable": r.fixable,
-             "fix_safety": r.fix_safety}
+             "fix_safety": r.fix_safety, "severity": r.severity}
             for r in result.rules
         ],
         "checks": checks,
         "findings": [
             {
-                "rule": f.rule, "code": f.code, "decky": f.decky, "host_uuid": f.host_uuid,
+                "rule": f.rule, "code": f.code, "severity": severity.get(f.rule, "medium"),
+                "decky": f.decky, "host_uuid": f.host_uuid,
                 "message": f.message, "field": f.field,
                 "expected": f.expected, "actual": f.actual,
                 "fixable": f.fixable, "fixed": f.fixed,

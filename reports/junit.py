@@ -18,7 +18,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from decnet_audit.hookspecs import hookimpl
-from decnet_audit.model import DRIFT, ERROR, WAIVED, AuditResult, Check, RuleInfo
+from decnet_audit.model import DRIFT, ERROR, FIXED, WAIVED, AuditResult, Check, RuleInfo
 from decnet_audit.reporter import Reporter
 from decnet_audit.text import visible
 
@@ -27,9 +27,9 @@ from .describe import RuleGroup, error_kind, finding_lines, fix_text, grouped, v
 SUITES_NAME = "decnet-audit"
 
 
-def seconds(value: float) -> str:
+def seconds(value: float, places: int = 3) -> str:
     """A duration as the schema wants it: plain decimal, never an exponent."""
-    return f"{max(value, 0.0):.3f}"
+    return f"{max(value, 0.0):.{places}f}"
 
 
 def render_xml(result: AuditResult) -> bytes:
@@ -42,8 +42,13 @@ def render_xml(result: AuditResult) -> bytes:
         "time": seconds(result.duration),
     })
     properties = _properties(result)
+    stamp = {"timestamp": result.started_at, "hostname": visible(result.hostname)}
     for group in grouped(result):
-        root.append(_suite(group, properties, result.rule_seconds.get(group.info.id, 0.0)))
+        if not group.checks:  # a rule with nothing to examine is no suite of tests
+            continue
+        suite = _suite(group, properties, result.rule_seconds.get(group.info.id, 0.0))
+        suite.attrib.update(stamp)
+        root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
@@ -69,10 +74,13 @@ def _suite(group: RuleGroup, common: list[tuple[str, str]], took: float) -> ET.E
         "failures": str(group.count(DRIFT)),
         "errors": str(group.count(ERROR)),
         "skipped": str(group.count(WAIVED)),
-        "time": seconds(took),
+        # A rule checks a fleet in well under a millisecond: microseconds, so
+        # that a suite's time is its own and not 0.000 for every rule.
+        "time": seconds(took, 6),
     })
     props = ET.SubElement(suite, "properties")
-    for name, value in [("code", info.code), ("summary", info.summary), *common]:
+    for name, value in [("code", info.code), ("summary", info.summary),
+                        ("severity", info.severity), *common]:
         ET.SubElement(props, "property", {"name": name, "value": visible(value)})
     for check, name in zip(group.checks, group.names, strict=True):
         suite.append(_case(check, name, info))
@@ -87,6 +95,8 @@ def _case(check: Check, name: str, info: RuleInfo) -> ET.Element:
         _result(case, "failure", live[0].code, message, _body(check, info))
     elif check.outcome == ERROR:
         _result(case, "error", error_kind(check), check.error or "", check.error or "")
+    elif check.outcome == FIXED:  # a passing testcase that says what --fix did
+        ET.SubElement(case, "system-out").text = visible(_body(check, info), keep_newlines=True)
     elif check.outcome == WAIVED:
         reasons = sorted({f.waiver_reason or "no reason given" for f in check.findings})
         _result(case, "skipped", "waived", "waived: " + "; ".join(reasons), _body(check, info))

@@ -23,6 +23,7 @@ from ..sources import database
 from . import containers, interrupt
 from .journal import COMMITTED, Entry, Journal
 from .plan import Plan, Planned, mark, settle
+from .show import change_text
 from .sql import Image, Outcome, Write, WriteAborted, apply
 
 _QUIET = ("updated_at", "last_seen")  # stamped on every write; not news in a summary
@@ -168,7 +169,7 @@ def _fixed_detail(p: Planned, before: Image | None, after: Image | None) -> str:
     if p.op == "delete":
         return f"deleted row {key}; its before-image is in the journal"
     changed = [c for c in NONKEY if c not in _QUIET and before[c] != after[c]]
-    parts = [f"{c} {_show(before[c])} -> {_show(after[c])}" for c in changed]
+    parts = [change_text(c, before[c], after[c]) for c in changed]
     return f"updated row {key}: " + ("; ".join(parts) or "timestamps")
 
 

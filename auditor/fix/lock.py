@@ -29,10 +29,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import SourceError
 from ..sources import database
+from .options import LOCK_TIMEOUT  # noqa: F401 - where undo and --fix read it
 from .sql import WriteAborted
 
 POLL = 0.05  # seconds between flock attempts
-LOCK_TIMEOUT = 30.0  # seconds a --fix or undo waits for another one to finish
 
 
 class LockBusy(Exception):

@@ -15,24 +15,24 @@ the re-audit are skipped).
 
 from __future__ import annotations
 
-import argparse
 import os
+import shlex
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..decnet import LOCAL_HOST
 from ..engine import Sources, audit, observe
-from ..errors import SourceError, UsageError
+from ..errors import SourceError
 from ..model import CONFLICT, DB, DOCKER, REFUSED, SKIPPED, AuditResult, Check, Fleet
 from ..outcome import ExitCode, summary_line
 from ..rule import CONTAINER, Rule
 from ..text import visible
 from . import faults, interrupt, journal
 from .apply import FixRun, apply_plan, verify
-from .lock import LOCK_TIMEOUT, FixLock
+from .lock import FixLock
+from .options import FixOptions, add_arguments  # noqa: F401 - re-exported, see .options
 from .plan import Options, Plan, hold, plan, preview
 from .show import container_lines, heading, row_diff
 
@@ -40,64 +40,6 @@ if TYPE_CHECKING:
     from ..config.policy import Policy
 
 _SHOW_LEFT = 20  # remaining findings listed after the re-audit
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("fixing (see --list-rules for which fixes are safe)")
-    g.add_argument("--fix", action="store_true",
-                   help="apply the safe fixes, in one transaction, then audit again")
-    g.add_argument("--unsafe-fixes", action="store_true",
-                   help="with --fix: apply the unsafe fixes too (deleting rows, removing "
-                        "containers)")
-    g.add_argument("--dry-run", action="store_true",
-                   help="with --fix: print each change (row before and after), write nothing")
-    g.add_argument("--diff", action="store_true",
-                   help="print the changes --fix would make, write nothing (--fix --dry-run)")
-    g.add_argument("--journal", metavar="PATH",
-                   help="with --fix: write the journal (before/after of every changed row, "
-                        "for `decnet-audit undo`) to PATH (default: $DECNET_AUDIT_JOURNAL_DIR "
-                        "or ~/.local/state/decnet-audit/journal/)")
-    g.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=LOCK_TIMEOUT,
-                   help=f"with --fix: wait this long for another --fix or undo to finish "
-                        f"(default {LOCK_TIMEOUT:g})")
-    g.add_argument("--allow-empty-state", action="store_true",
-                   help="with --fix --unsafe-fixes: allow deleting rows and removing containers "
-                        "when the state file lists no decky for this host (missing or empty)")
-
-
-@dataclass(frozen=True)
-class FixOptions:
-    """What the command line asked of ``--fix`` (all off: no fixing)."""
-
-    enabled: bool = False  # --fix or --diff
-    dry_run: bool = False  # --dry-run or --diff
-    unsafe: bool = False  # --unsafe-fixes
-    allow_empty_state: bool = False
-    journal: Path | None = None
-    lock_timeout: float = LOCK_TIMEOUT
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> FixOptions:
-        """The options of a parsed command line, once they make sense together."""
-        fixing = args.fix or args.diff
-        for flag, given in (("--unsafe-fixes", args.unsafe_fixes), ("--dry-run", args.dry_run),
-                            ("--journal", args.journal), ("--allow-empty-state",
-                                                          args.allow_empty_state)):
-            if given and not fixing:
-                raise UsageError(f"{flag} needs --fix")
-        if args.journal and (args.dry_run or args.diff):
-            raise UsageError("--journal: a dry run writes nothing, not even a journal")
-        if args.lock_timeout < 0:
-            raise UsageError("--lock-timeout must be 0 or more seconds")
-        if fixing and getattr(args, "write_baseline", None):
-            raise UsageError("--write-baseline records drift as accepted; it cannot be "
-                             "combined with --fix")
-        if args.journal:
-            journal.refuse_existing(Path(args.journal))
-        return cls(enabled=bool(fixing), dry_run=bool(args.dry_run or args.diff),
-                   unsafe=bool(args.unsafe_fixes), allow_empty_state=bool(args.allow_empty_state),
-                   journal=Path(args.journal) if args.journal else None,
-                   lock_timeout=args.lock_timeout)
 
 
 class FixSession:
@@ -168,7 +110,7 @@ class FixSession:
             after = audit(fresh, rules, keep=keep, waive=policy.waivers.apply)
             after.duration = time.perf_counter() - t0
             verify(the_plan, after)
-        out.outcome(run, after)
+        out.outcome(run, after, undo=undo_hint(run.journal, self.sources))
         if self.lock_error is not None:
             console.line(f"no fix: cannot take the fix lock: {visible(self.lock_error)}", "red")
         if run.aborted is not None:
@@ -206,7 +148,7 @@ class Printer:
                     + (f" ({_counted(ops)})" if ops else "")
                     + (f"; {held}" if held else "") + "; nothing written")
 
-    def outcome(self, run: FixRun, after: AuditResult | None) -> None:
+    def outcome(self, run: FixRun, after: AuditResult | None, undo: str = "") -> None:
         self.c.line()
         self.c.rule_line("fix", colour="bold")
         for p in run.plan.changes:
@@ -223,7 +165,7 @@ class Printer:
         if run.applied:
             self.c.line(f"applied {len(run.applied)} change{'s' if len(run.applied) != 1 else ''}"
                         f" ({_counted(ops)}) in one transaction; journal: {run.journal}", "green")
-            self.c.line(f"undo with: decnet-audit undo {run.journal}")
+            self.c.line(f"undo with: {undo}")
             if held:
                 self.c.line(f"not fixed: {held} (each finding below says why)", "yellow")
         else:
@@ -247,6 +189,20 @@ class Printer:
         by = Counter(f.fix_status for f in the_plan.findings
                      if f.fix_status in (SKIPPED, REFUSED, CONFLICT))
         return ", ".join(f"{n} finding{'s' if n != 1 else ''} {s}" for s, n in sorted(by.items()))
+
+
+def undo_hint(journal_path, sources: Sources) -> str:
+    """The undo command to paste: the same database and host as this run
+    (a journal refuses any other), quoted for a POSIX shell."""
+    from ..sources.database import mask
+
+    cmd = ["decnet-audit", "undo", str(journal_path), "--db", mask(sources.db_url)]
+    if sources.host_uuid != LOCAL_HOST:
+        cmd += ["--host-uuid", sources.host_uuid]
+    text = shlex.join(cmd)
+    if mask(sources.db_url) != sources.db_url:
+        text += "   (put the database password back in place of ***)"
+    return text
 
 
 def _container_seen(p) -> dict:

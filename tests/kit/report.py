@@ -18,7 +18,7 @@ from pathlib import Path
 from kit.fleet import Database, decky_config, now, run_cli, unique, write_state
 
 XSD = Path(__file__).parent.parent / "data" / "junit-10.xsd"
-TIME = re.compile(r"\d+(\.\d{1,3})?")
+TIME = re.compile(r"\d+(\.\d{1,6})?")  # plain decimals; suites to the microsecond
 FOREIGN_HOST = "elsewhere-0001"
 
 

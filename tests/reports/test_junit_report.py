@@ -54,7 +54,12 @@ def read_junit(xml_path, report: dict) -> dict[tuple[str, str], junitparser.Test
         str(summary["checks"]), str(summary["drifted"]), str(summary["errors"]))
 
     suites = list(junitparser.JUnitXml.fromfile(str(xml_path)))
-    assert [s.name for s in suites] == [r["id"] for r in report["rules"]]
+    # Every rule that checked something is a suite; one with no check is none.
+    assert [s.name for s in suites] == [r["id"] for r in report["rules"]
+                                        if any(c["rule"] == r["id"] for c in report["checks"])]
+    for s in suites:  # when and where, on each suite
+        assert s.timestamp == report["started_at"]
+        assert s.hostname == report["hostname"] and s.hostname
     assert sum(s.tests for s in suites) == summary["checks"]
     assert sum(s.failures for s in suites) == summary["drifted"]
     assert sum(s.errors for s in suites) == summary["errors"]
@@ -226,7 +231,8 @@ def test_waived_crashed_and_multi_finding_checks_render_as_junit_expects():
     data = render_xml(result)
     SCHEMA.validate(ET.fromstring(data))
     root = ET.fromstring(data)
-    assert [s.get("time") for s in root.iter("testsuite")] == ["1234.568", "0.000"]
+    # A suite's time is its rule's own, to the microsecond (rules are fast).
+    assert [s.get("time") for s in root.iter("testsuite")] == ["1234.567890", "0.000020"]
     assert root.get("time") == "0.000"
     suites = list(junitparser.JUnitXml.fromstring(data))
     web, db1 = list(suites[0])
@@ -267,3 +273,23 @@ def test_reports_replace_old_ones_whole_and_one_unwritable_path_spares_the_other
     assert run.err.strip() == (f"decnet-audit: cannot write JUnit XML report {missing}: "
                                "No such file or directory")
     assert (out / "again.html").stat().st_size > 0
+
+
+def test_a_rule_with_no_check_is_no_suite_and_suites_carry_their_time(tmp_path):
+    result = AuditResult(
+        host_uuid="local", started_at="2026-01-01T00:00:00+00:00", duration=0.5,
+        sources={"state": SourceStatus("state", True, "s.json", "1 decky")},
+        rules=[_rule("config-drift", "DA010", "safe"), _rule("idle", "SP001")],
+        checks=[Check("config-drift", "web", PASSED)],
+        rule_seconds={"config-drift": 0.000123, "idle": 0.00001},
+        hostname="honeypot-7",
+    )
+    data = render_xml(result)
+    SCHEMA.validate(ET.fromstring(data))
+    (suite,) = ET.fromstring(data).iter("testsuite")
+    assert suite.attrib | {"name": suite.get("name")} == {
+        "name": "config-drift", "tests": "1", "failures": "0", "errors": "0", "skipped": "0",
+        "time": "0.000123", "timestamp": "2026-01-01T00:00:00+00:00", "hostname": "honeypot-7"}
+    (parsed,) = list(junitparser.JUnitXml.fromstring(data))
+    assert (parsed.time, parsed.timestamp, parsed.hostname) == \
+        (0.000123, "2026-01-01T00:00:00+00:00", "honeypot-7")
