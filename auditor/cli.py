@@ -70,6 +70,9 @@ def build_parser(reporters) -> argparse.ArgumentParser:
     verbosity = out.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     verbosity.add_argument("-v", "--verbose", action="store_true", help="list passing checks too")
+    out.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                     help="colour the console: auto (default: on a terminal, unless NO_COLOR "
+                          "or TERM=dumb), always, never")
     for r in reporters:
         out.add_argument(r.option, metavar="PATH", dest=_dest(r), help=r.help)
     add_arguments(p)
@@ -160,14 +163,15 @@ def run(argv: list[str]) -> int:
     # --version, --list-rules and usage errors never need them.
     from .engine import Sources, audit, observe
     from .fix import session
-    from .reports.console import Console
+    from .reports.console import Console, wants_colour
 
     verbosity = -1 if args.quiet else (1 if args.verbose else 0)
     # A report written to stdout (``--json -``) keeps stdout to itself.
     to_stdout = [r.option for r in reporters if getattr(args, _dest(r), None) == "-"]
     if len(to_stdout) > 1:
         raise UsageError(f"{' and '.join(to_stdout)} cannot both write to stdout ('-')")
-    console = Console(sys.stderr if to_stdout else sys.stdout, verbosity)
+    stream = sys.stderr if to_stdout else sys.stdout
+    console = Console(stream, verbosity, colour=wants_colour(stream, args.color))
     sources = Sources.resolve(
         os.environ, state=args.state, db=args.db, docker_host=args.docker_host,
         docker_snapshot=args.docker_snapshot, host_uuid=args.host_uuid,

@@ -28,11 +28,17 @@ _LETTER = {PASSED: ".", DRIFT: "F", ERROR: "E", WAIVED: "s", FIXED: "f"}
 _COLOUR = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
 
 
-def wants_colour(stream: TextIO) -> bool:
+def wants_colour(stream: TextIO, mode: str = "auto") -> bool:
+    """``--color always|never`` wins; ``auto``: NO_COLOR off, FORCE_COLOR on,
+    else colour only on a terminal that is not ``TERM=dumb``."""
+    if mode != "auto":
+        return mode == "always"
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
+    if os.environ.get("TERM") == "dumb":
+        return False
     return hasattr(stream, "isatty") and stream.isatty()
 
 
