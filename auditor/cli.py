@@ -217,7 +217,12 @@ def write_reports(result, reporters, args) -> bool:
                 sys.stdout.flush()
                 continue
             # Like pytest's --junitxml: a report's directory is made as needed.
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            parent = Path(path).parent
+            if not parent.is_dir():
+                try:
+                    parent.mkdir(parents=True)
+                except FileExistsError:  # a file where the directory should be
+                    raise NotADirectoryError(0, f"{parent} is not a directory") from None
             write_atomic(path, r.render(result))
         except OSError as exc:
             sys.stderr.write(f"decnet-audit: cannot write {r.name} report {path}: "

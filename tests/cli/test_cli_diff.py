@@ -15,7 +15,7 @@ def test_diff_of_config_drift_is_per_key(tmp_path):
     before = rows(tmp_path)
     run = run_cli(*args, "--diff", "-k", "config-drift", cwd=tmp_path)
     assert run.rc == 1, run.out + run.err
-    preview = run.out.split("fix preview")[1].split("nothing written")[0]
+    preview = run.out.split("fix preview")[1].split(" planned")[0]
     lines = [line.strip() for line in preview.splitlines()]
     assert "- decky_config.hostname 'mx-old'" in lines
     assert "+ decky_config.hostname 'mx-03'" in lines

@@ -266,12 +266,12 @@ def test_reports_replace_old_ones_whole_and_one_unwritable_path_spares_the_other
     assert b"OLD-REPORT" not in rep.xml.read_bytes()
     assert sorted(p.name for p in out.iterdir()) == ["audit.html", "audit.json", "audit.xml"]
 
-    missing = tmp_path / "no-such-dir" / "audit.xml"
+    blocked = out / "audit.json" / "audit.xml"  # a file where its directory should be
     run = run_cli("--state", str(fleet.state), "--db", sqlite_db.url, *docker_args(docker),
-                  "--junitxml", str(missing), "--html", str(out / "again.html"))
+                  "--junitxml", str(blocked), "--html", str(out / "again.html"))
     assert run.rc == 2
-    assert run.err.strip() == (f"decnet-audit: cannot write JUnit XML report {missing}: "
-                               "No such file or directory")
+    assert run.err.strip() == (f"decnet-audit: cannot write JUnit XML report {blocked}: "
+                               f"{out / 'audit.json'} is not a directory")
     assert (out / "again.html").stat().st_size > 0
 
 
