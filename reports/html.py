@@ -120,7 +120,7 @@ def _csp_hash(text: str) -> str:
 def _finding_view(f: Finding, info: RuleInfo) -> FindingView:
     message = visible(f.message)
     field = visible(f.field) if f.field else ""
-    if field and message.startswith(field):  # "decky_config.hostname: row has ..."
+    if field and message.startswith(f"{field}:"):  # "decky_config.hostname: row has ..."
         field = ""
     key, state, detail = fix_state(f, info)
     return FindingView(f.code, message, field, value_text(f.expected), value_text(f.actual),

@@ -26,6 +26,8 @@ from conftest import unavailable
 from decnet_audit.model import DRIFT, AuditResult, Check, Finding, SourceStatus
 from decnet_audit.reports.html import render_html
 from decnet_audit.rules.json_only import JsonOnly
+from kit.example import example_args
+from kit.fleet import run_cli
 from kit.report import PsCapture, audit_all, docker_args, drifted_fleet, hostile_fleet
 
 CHROMIUM = (os.environ.get("DECNET_AUDIT_CHROMIUM") or shutil.which("chromium")
@@ -305,3 +307,96 @@ def test_ten_thousand_findings_open_quickly_and_filter(tab, tmp_path):
     tab.type_search("decky-0999")
     assert tab.js('document.getElementById("f-count").value') == "10 of 10000 checks shown"
     assert {d for _, _, d in tab.shown_checks()} == {f"decky-0999{i}" for i in range(10)}
+
+
+# Letters of ordinary words (not code, paths, names or values, which may break
+# anywhere inside their cell) that the browser laid out on two lines.
+LAYOUT = """(() => {
+  const data = "code, pre, time, .decky, .expected, .actual, .error";
+  const broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest(data) || !el.checkVisibility()) continue;
+    for (const m of n.data.matchAll(/[A-Za-z]{2,}/g)) {
+      const r = document.createRange();
+      r.setStart(n, m.index);
+      r.setEnd(n, m.index + m[0].length);
+      const lines = new Set([...r.getClientRects()].filter(x => x.width > 0)
+                             .map(x => Math.round(x.top)));
+      if (lines.size > 1) broken.push(m[0]);
+    }
+  }
+  const first = document.querySelector("tbody.check");
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: innerWidth,
+          broken: broken, firstFinding: first ? first.getBoundingClientRect().top : null};
+})()"""
+
+
+@pytest.fixture
+def example_report(tmp_path):
+    html = tmp_path / "example.html"
+    run = run_cli(*example_args(tmp_path), "--html", str(html), cwd=tmp_path)
+    assert run.rc == 1, run.err
+    return html
+
+
+def at_size(tab: Tab, width: int, height: int) -> None:
+    tab.call("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("tab", [True, False], indirect=True, ids=["js", "javascript-off"])
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
+def test_readable_at_desktop_and_phone_width(tab, example_report, tmp_path, width, height,
+                                             request):
+    at_size(tab, width, height)
+    tab.open(example_report)
+    seen = tab.js(LAYOUT)
+    js = "js" if request.node.callspec.params["tab"] else "nojs"
+    shot = tab.screenshot(tmp_path / f"report-{width}x{height}-{js}.png")
+    assert shot.stat().st_size > 10_000
+    # Nothing wider than the screen: no sideways scrolling of the page.
+    assert seen["scrollWidth"] <= seen["innerWidth"] == width, seen
+    # No word is cut in two ("Sou rce", "DR IFT").
+    assert seen["broken"] == [], seen["broken"]
+    # The first finding is on the first screen, below the verdict.
+    assert 0 < seen["firstFinding"] < height, seen
+    verdict_bottom = tab.js('document.getElementById("verdict").getBoundingClientRect().bottom')
+    assert verdict_bottom < seen["firstFinding"]
+
+
+@pytest.mark.browser
+def test_the_findings_table_sorts_and_folds(tab, example_report):
+    tab.open(example_report)
+
+    def column(cls):
+        return tab.js(f"""[...document.querySelectorAll("tbody.check")]
+            .map(c => c.querySelector(".{cls}").textContent.trim())""")
+
+    # Worst first with JavaScript off too: high severity before medium and low.
+    ranks = {"high": 0, "medium": 1, "low": 2}
+    assert column("sev") == sorted(column("sev"), key=ranks.get)
+
+    def click(key):
+        tab.js(f"""document.querySelector('.findings th[data-key="{key}"] button').click()""")
+
+    click("decky")
+    assert column("decky") == sorted(column("decky"))
+    click("decky")
+    assert column("decky") == sorted(column("decky"), reverse=True)
+    click("rule")
+    assert [r.split()[1] for r in column("rule")] == sorted(r.split()[1] for r in column("rule"))
+    # Sorting keeps the filters working.
+    tab.choose("f-severity", "low")  # config-drift alone is low
+    shown = tab.shown_checks()
+    assert {rule for rule, _, _ in shown} == {"config-drift"}
+    assert ("config-drift", "drift", "decky-03") in shown
+    tab.choose("f-severity", "")
+
+    assert tab.js("[...document.querySelectorAll('details')].some(d => d.open)") is False
+    tab.js('document.getElementById("expand-all").click()')
+    assert tab.js("[...document.querySelectorAll('details')].every(d => d.open)") is True
+    tab.js('document.getElementById("collapse-all").click()')
+    assert tab.js("[...document.querySelectorAll('details')].some(d => d.open)") is False

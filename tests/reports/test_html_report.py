@@ -4,13 +4,23 @@ the JUnit report's, every finding shown with expected vs actual."""
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from decnet_audit.model import DRIFT, WAIVED, AuditResult, Check, Finding, RuleInfo, SourceStatus
+from decnet_audit.model import (
+    DRIFT,
+    PASSED,
+    WAIVED,
+    AuditResult,
+    Check,
+    Finding,
+    RuleInfo,
+    SourceStatus,
+)
 from decnet_audit.plugins import load_rules, plugin_manager
 from decnet_audit.reports.html import render_html
 from kit.report import (
@@ -137,16 +147,15 @@ def test_header_counts_and_findings_match_the_other_reports(tmp_path, sqlite_db)
     html = doc.one("html")
     assert html.attrs["lang"] == "en"
     assert any(m.attrs.get("charset") == "utf-8" for m in doc.all("meta"))
-    assert "Drift found" in doc.one("title").text
+    # The machine and DECNET's host uuid: reports of several hosts told apart.
+    assert doc.one("title").text == f"decnet-audit: Drift found on {socket.gethostname()} (local)"
+    assert rep.json["hostname"] == socket.gethostname()
 
     verdict = doc.one("p", "verdict")
     assert words(verdict.text).startswith("✗ Drift found: 4 of ")
-    dl = doc.one("dl", "meta")
-    meta = dict(zip([dt.text for dt in dl.all("dt")], [words(dd.text) for dd in dl.all("dd")],
-                    strict=True))
-    assert meta["host_uuid"] == "local"
-    assert meta["Audit started"].startswith(rep.json["started_at"] + ", took ")
-    assert meta["Exit code"] == "1"
+    meta = words(doc.one("p", "meta").text)
+    assert meta.startswith(f"DECNET host local · started {rep.json['started_at']}, took ")
+    assert meta.endswith("· exit code 1")
     rows = {r.one("th").text: [words(td.text) for td in r.all("td")]
             for r in doc.one("table", "sources").one("tbody").all("tr")}
     assert rows["state"] == ["✓ OK", str(fleet.state), "4 deckies"]
@@ -159,14 +168,16 @@ def test_header_counts_and_findings_match_the_other_reports(tmp_path, sqlite_db)
     for suite in junit.iter("testsuite"):
         (row,) = [r for r in counts.one("tbody").all("tr")
                   if r.attrs["data-rule"] == suite.get("name")]
-        cells = {td.attrs["data-outcome"]: int(td.text) for td in row.all("td")}
+        cells = {td.attrs["data-outcome"]: int(td.text) for td in row.all("td")
+                 if "data-outcome" in td.attrs}
         assert (cells["total"], cells["drift"], cells["error"], cells["waived"]) == (
             int(suite.get("tests")), int(suite.get("failures")), int(suite.get("errors")),
             int(suite.get("skipped")))
-    total = {td.attrs["data-outcome"]: int(td.text) for td in counts.one("tfoot").all("td")}
+    total = {td.attrs["data-outcome"]: int(td.text) for td in counts.one("tfoot").all("td")
+             if "data-outcome" in td.attrs}
     s = rep.json["summary"]
     assert total == {"drift": s["drifted"], "error": s["errors"], "waived": s["waived"],
-                     "passed": s["passed"], "total": s["checks"]}
+                     "fixed": s["fixed_checks"], "passed": s["passed"], "total": s["checks"]}
     assert total["total"] == int(junit.get("tests"))
 
     # Each finding: its decky, expected and actual side by side, and the fix.
@@ -178,8 +189,13 @@ def test_header_counts_and_findings_match_the_other_reports(tmp_path, sqlite_db)
         assert check.attrs["data-outcome"] == DRIFT
         row = check.one("tr")
         assert words(row.one("td", "outcome").text) == "✗ DRIFT"
-        assert words(row.all("td")[1].text) == f"{f['code']} {f['field']}: {f['message']}" \
-            if f["field"] else f"{f['code']} {f['message']}"
+        assert row.one("td", "sev").text == f["severity"]
+        assert words(row.one("td", "rule").text) == f"{f['code']} {f['rule']}"
+        # The field once: not again when the message already starts with it.
+        shows_field = f["field"] and not f["message"].startswith(f"{f['field']}:")
+        assert words(row.one("td", "finding").text) == (
+            f"{f['code']} {f['field']}: {f['message']}" if shows_field
+            else f"{f['code']} {f['message']}")
         assert row.one("td", "expected").text == f["expected"]
         assert row.one("td", "actual").text == f["actual"]
         fix = row.one("td", "fix").text
@@ -204,7 +220,7 @@ def test_accessible_structure(tmp_path, sqlite_db):
         assert next(c for c in d.children if isinstance(c, Node)).tag == "summary"
     # Status in words beside any colour.
     outcomes = doc.all("td", "outcome")
-    assert outcomes and all(re.fullmatch(r". (DRIFT|ERROR|WAIVED \(skipped\))", td.text)
+    assert outcomes and all(re.fullmatch(r". (DRIFT|ERROR|FIXED|WAIVED \(skipped\))", td.text)
                             for td in outcomes)
     assert all(d.one("summary").text.startswith("✓ ") and "passed check" in d.one("summary").text
                for d in doc.all("details", "passed-list"))
@@ -272,3 +288,58 @@ def test_jinja2_is_loaded_only_when_html_is_written():
             "print('jinja2' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _result(checks, rules, **kw) -> AuditResult:
+    return AuditResult("c0ffee-host", "2026-01-01T00:00:00+00:00", 0.5,
+                       {"db": SourceStatus("db", True, "sqlite:///x.db", "2 rows")}, rules,
+                       checks, hostname="honeypot-7", **kw)
+
+
+def _info(rule_id, code, severity, safety="safe") -> RuleInfo:
+    return RuleInfo(rule_id, code, f"{rule_id} summary.", f"{rule_id} summary.\n\nMore.",
+                    safety is not None, safety, ("state", "db"), severity=severity)
+
+
+def test_one_findings_table_first_worst_first_then_sources_and_rules():
+    low, high = _info("config-drift", "DA006", "low"), _info("docker-mismatch", "DA003", "high")
+    checks = [
+        Check("config-drift", "a", DRIFT, [Finding("config-drift", "DA006", "a", "local",
+              "decky_config.hostname: row has 'x', state file has 'y'", "y", "x",
+              fixable=True, field="decky_config.hostname")]),
+        Check("config-drift", "b", PASSED),
+        Check("docker-mismatch", "z", DRIFT, [Finding("docker-mismatch", "DA003", "z", "local",
+              "state differs", "running", "failed", fixable=True, field="state")]),
+    ]
+    doc = parse(render_html(_result(checks, [low, high])))
+    assert doc.one("title").text == "decnet-audit: Drift found on honeypot-7 (c0ffee-host)"
+    main = doc.one("main")
+    sections = [c for c in main.children if isinstance(c, Node)]
+    assert [c.attrs.get("id") for c in sections[:2]] == ["findings-section", "sources"]
+    # One table for all rules, high severity first, with the severity shown.
+    tables = sections[0].all("table", "findings")
+    rows = [(c.attrs["data-rule"], c.attrs["data-severity"]) for t in tables
+            for c in t.all("tbody", "check")]
+    assert rows == [("docker-mismatch", "high"), ("config-drift", "low")]
+    # The field is not printed twice ("decky_config.hostname: decky_config.hostname: ...").
+    findings = [words(td.text) for td in doc.all("td", "finding")]
+    assert findings == ["DA003 state: state differs",
+                        "DA006 decky_config.hostname: row has 'x', state file has 'y'"]
+    fixes = [words(td.text) for td in doc.all("td", "fix")]
+    assert fixes == ["fixable (safe): decnet-audit --fix"] * 2
+
+
+def test_footer_lists_every_exit_code():
+    doc = parse(render_html(_result([], [])))
+    codes = [li.one("strong").text for li in doc.one("footer").all("li")]
+    assert codes == ["0", "1", "2", "3", "4", "5", "6"]
+
+
+def test_a_missing_state_file_is_not_ok():
+    result = AuditResult("local", "2026-01-01T00:00:00+00:00", 0.1, {
+        "state": SourceStatus("state", True, "decnet-state.json",
+                              "file not found: nothing deployed (empty fleet)", missing=True)},
+        [], [])
+    doc = parse(render_html(result))
+    (row,) = doc.one("table", "sources").one("tbody").all("tr")
+    assert words(row.one("td", "status").text) == "! ABSENT"
