@@ -71,3 +71,18 @@ def test_a_missing_state_file_is_not_shown_as_ok(tmp_path):
                      "(empty fleet)")
     report = json.loads(out.read_text())["sources"]["state"]
     assert report["missing"] is True and report["status"] == "ok"  # read: an empty fleet
+
+
+def test_a_rule_with_nothing_to_examine_says_so_in_its_progress_line():
+    import io
+
+    from decnet_audit.reports.console import Console
+    from decnet_audit.rules.duplicate_ip import DuplicateIp
+
+    out = io.StringIO()
+    console = Console(out, colour=False)
+    console._total_rules = 1
+    console.rule_done(DuplicateIp(), [])
+    (line,) = out.getvalue().splitlines()
+    assert line.startswith("duplicate-ip (DA008) no decky to examine ")
+    assert line.endswith("[100%]")

@@ -110,7 +110,7 @@ def test_unwritable_metrics_path_is_one_line(tmp_path, sqlite_db):
     snap = small_fleet(tmp_path, sqlite_db)
     run = run_cli("--state", str(tmp_path / "state.json"), "--db", sqlite_db.url,
                   "--docker-snapshot", str(snap), "-q",
-                  "--metrics", str(tmp_path / "no-such-dir" / "m.prom"))
+                  "--metrics", str(tmp_path / "state.json" / "m.prom"))  # a file in the way
     assert run.rc == 2
     assert run.err.startswith("decnet-audit: cannot write metrics report ")
     assert "Traceback" not in run.err and run.err.count("\n") == 1
