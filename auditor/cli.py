@@ -10,16 +10,12 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .atomic import write_atomic
-from .config.policy import Policy, add_arguments
-from .config.selection import keyword_filter, require_some
 from .errors import UsageError
 from .fix import interrupt
-from .fix import options as fix_arguments
-from .outcome import ExitCode, settle_fixes
-from .plugins import PluginError, load_reporters, load_rules, plugin_manager
-from .text import visible
-from .usage import Parser
+from .outcome import ExitCode
+
+# Everything else is imported where it is used: `--version` must not pay for
+# the plugins, the config machinery or the fix options, let alone SQLAlchemy.
 
 COMMANDS = ("undo", "rule")
 # The two subcommands, as the usage line shows them below the audit's own.
@@ -29,6 +25,10 @@ _COMMAND_USAGE = ("decnet-audit undo JOURNAL [--db URL] [--host-uuid ID] [--dry-
 
 
 def build_parser(reporters) -> argparse.ArgumentParser:
+    from .config.policy import add_arguments
+    from .fix import options as fix_arguments
+    from .usage import Parser
+
     p = Parser(
         prog="decnet-audit",
         commands=COMMANDS,
@@ -107,16 +107,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"decnet-audit: usage error: {exc}\n")
         return ExitCode.USAGE
-    except PluginError as exc:
-        sys.stderr.write(f"decnet-audit: plugin error: {exc}\n")
-        return ExitCode.INTERNAL
-    except Exception as exc:
-        # The fix lock is imported only by runs that fix; only they can be refused it.
-        lock = sys.modules.get("decnet_audit.fix.lock")
-        if lock is None or not isinstance(exc, lock.LockBusy):
-            raise
-        sys.stderr.write(f"decnet-audit: {exc}; nothing was written\n")
-        return ExitCode.NOT_APPLIED
     except KeyboardInterrupt:
         sys.stderr.write("decnet-audit: interrupted; the audit is incomplete\n")
         return ExitCode.INCOMPLETE
@@ -124,6 +114,18 @@ def main(argv: list[str] | None = None) -> int:
         # `decnet-audit | head`: the reader left; stay quiet on the way out.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.INCOMPLETE
+    except Exception as exc:
+        # A plugin error can come only from a run that loaded the plugins, a
+        # refused lock only from one that fixes: their modules are loaded then.
+        plugins = sys.modules.get("decnet_audit.plugins")
+        if plugins is not None and isinstance(exc, plugins.PluginError):
+            sys.stderr.write(f"decnet-audit: plugin error: {exc}\n")
+            return ExitCode.INTERNAL
+        lock = sys.modules.get("decnet_audit.fix.lock")
+        if lock is not None and isinstance(exc, lock.LockBusy):
+            sys.stderr.write(f"decnet-audit: {exc}; nothing was written\n")
+            return ExitCode.NOT_APPLIED
+        raise
     finally:
         if collecting:
             gc.enable()
@@ -134,14 +136,23 @@ def run(argv: list[str]) -> int:
         from .fix import undo
 
         return undo.main(argv[1:])
+    if argv[:1] != ["rule"] and "--version" in (argv[:argv.index("--")] if "--" in argv
+                                                 else argv):
+        # Before the plugins are even looked up: a version check must be instant.
+        sys.stdout.write(f"decnet-audit {__version__}\n")
+        return 0
+    from .plugins import load_reporters, load_rules, plugin_manager
+
     if argv[:1] == ["rule"]:
         from . import ruledoc
 
         return ruledoc.main(argv[1:], load_rules(plugin_manager()))
-    if "--version" in (argv[:argv.index("--")] if "--" in argv else argv):
-        # Before the plugins are even looked up: a version check must be instant.
-        sys.stdout.write(f"decnet-audit {__version__}\n")
-        return 0
+    from .config.policy import Policy
+    from .config.selection import keyword_filter, require_some
+    from .fix import options as fix_arguments
+    from .outcome import settle_fixes
+    from .text import visible
+
     started = time.perf_counter()
     pm = plugin_manager()
     reporters = load_reporters(pm)
@@ -206,6 +217,8 @@ def run(argv: list[str]) -> int:
 def write_reports(result, reporters, args) -> bool:
     """Every requested report, even for an incomplete audit; a report that
     cannot be written is said once, on stderr, and the others still are."""
+    from .atomic import write_atomic
+
     ok = True
     for r in reporters:
         path = getattr(args, _dest(r), None)

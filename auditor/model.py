@@ -8,7 +8,6 @@ for "empty".
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -229,7 +228,7 @@ class AuditResult:
     waivers: list[Any] = field(default_factory=list)
     # The machine audited: reports of several hosts (all "local" to DECNET)
     # must be told apart.
-    hostname: str = field(default_factory=socket.gethostname)
+    hostname: str = field(default_factory=lambda: _hostname())
 
     @property
     def findings(self) -> list[Finding]:
@@ -244,3 +243,9 @@ class AuditResult:
         for c in self.checks:
             out[c.outcome] += 1
         return out
+
+
+def _hostname() -> str:
+    import socket  # here, not at start-up: --version never needs it
+
+    return socket.gethostname()
