@@ -45,3 +45,18 @@ def test_a_directory_that_cannot_be_made_is_one_line(tmp_path):
     assert run.rc == 2
     assert run.err.startswith(f"decnet-audit: cannot write JSON report {tmp_path}/file/x.json")
     assert len(run.err.splitlines()) == 1
+
+
+def test_a_reader_that_leaves_early_is_no_traceback(tmp_path):
+    # `decnet-audit | head -1`: the pipe closes before the output is written.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("decnet-audit"))
+    p = subprocess.Popen([exe, *example_args(tmp_path)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, cwd=tmp_path)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 2
+    assert "Traceback" not in err, err

@@ -22,6 +22,7 @@ from pathlib import Path
 from unittest import mock
 
 from decnet_audit import cli
+from decnet_audit import plugins as plugins_module
 from decnet_audit.plugins import plugin_manager
 from kit.fleet import DockerFleet, Run, decky_config, unique
 
@@ -48,7 +49,9 @@ def run_inproc(*args: str, json_path: Path | None = None, env: dict | None = Non
     ``plugins`` are registered next to the installed ones (a test plugin)."""
     argv = list(args) + (["--json", str(json_path)] if json_path is not None else [])
     out, err = io.StringIO(), io.StringIO()
-    patch = mock.patch.object(cli, "plugin_manager",
+    # The CLI looks the plugin manager up when it runs (not at import: --version
+    # stays quick), so the plugins module is where a test plugin goes in.
+    patch = mock.patch.object(plugins_module, "plugin_manager",
                               lambda: plugin_manager(extra=tuple(plugins)))
     with _environ({"NO_COLOR": "1", **(env or {})}), patch, \
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
