@@ -8,11 +8,9 @@ slow on a large host.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
-import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,8 +18,8 @@ from pathlib import Path
 from .. import nesting
 from ..errors import SourceError
 from ..model import DOCKER, Container, SourceStatus
+from .docker_errors import API_TIMEOUT, one_line, reason
 
-API_TIMEOUT = 15  # seconds
 DEFAULT_HOST = "unix:///var/run/docker.sock"  # the docker SDK's own default on Linux
 
 
@@ -102,7 +100,7 @@ def _list_all(client) -> str:
                       timeout=API_TIMEOUT)
     if resp.status_code >= 400:
         raise SourceError(f"the Docker engine answered HTTP {resp.status_code} to the "
-                          f"container listing: {_one_line(resp.text)}")
+                          f"container listing: {one_line(resp.text)}")
     try:
         return resp.content.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -118,7 +116,7 @@ def parse_listing(body: str) -> list[Container]:
         listing = json.loads(body, object_hook=_container_or_object)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise SourceError(f"the Docker engine's container listing is not JSON: "
-                          f"{_one_line(exc)}") from exc
+                          f"{one_line(exc)}") from exc
     if not isinstance(listing, list):
         raise SourceError("the Docker engine's container listing is not a JSON list")
     out = []
@@ -158,43 +156,6 @@ def scrub(text: str, url: str | None) -> str:
     return text
 
 
-# What an operator is told for the usual failures, instead of the SDK's nest
-# of wrapped exceptions ("('Connection aborted.', FileNotFoundError(2, ...))").
-_DAEMON = "is the Docker daemon running?"
-_ERRNO = {
-    errno.ENOENT: f"no such socket ({_DAEMON})",
-    errno.ECONNREFUSED: f"connection refused ({_DAEMON})",
-    errno.EACCES: "permission denied (is this user in the docker group?)",
-    errno.EPERM: "permission denied (is this user in the docker group?)",
-    errno.EHOSTUNREACH: "host unreachable",
-    errno.ENETUNREACH: "network unreachable",
-}
-
-
-def reason(exc: BaseException) -> str:
-    """The root cause of a failed engine call, in a few words."""
-    seen: set[int] = set()
-    todo: list = [exc]
-    while todo:
-        e = todo.pop(0)
-        if not isinstance(e, BaseException) or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, TimeoutError) or "Timeout" in type(e).__name__:
-            return f"no answer within {API_TIMEOUT} s"
-        if isinstance(e, socket.gaierror):
-            return f"unknown host ({e.strerror})"
-        if isinstance(e, OSError) and e.errno in _ERRNO:
-            return _ERRNO[e.errno]
-        todo += [*getattr(e, "args", ()), getattr(e, "reason", None), e.__cause__,
-                 e.__context__]
-    return _one_line(exc)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
-
-
 def _from_api(c: dict) -> Container:
     names = c.get("Names")
     names = names if type(names) is list and names else [""]
@@ -202,7 +163,7 @@ def _from_api(c: dict) -> Container:
     if type(names[0]) is not str or type(cid) is not str or type(state) is not str \
             or type(labels) is not dict:
         raise SourceError(f"the Docker engine's container listing holds an entry of the wrong "
-                          f"shape (Id {_one_line(repr(cid))[:80]})")
+                          f"shape (Id {one_line(repr(cid))[:80]})")
     return Container(
         id=cid,
         name=names[0].lstrip("/"),
