@@ -37,20 +37,59 @@ RUNNING, DEGRADED, FAILED, TORN_DOWN = "running", "degraded", "failed", "torn_do
 UNPARSEABLE: Any = type("Unparseable", (), {"__repr__": lambda self: "UNPARSEABLE"})()
 
 
-def services_text(services) -> str:
-    """A decky's services as a written row holds them (json-only's insert and
-    config-drift's update write the same text)."""
-    return json.dumps(list(services))
+# Services DECNET runs once per host, with no per-decky container
+# (``fleet_singleton`` in DECNET 1.0.0's registry). The conformance suite
+# checks this against DECNET's own registry.
+FLEET_SINGLETONS = frozenset({"sniffer"})
 
+# DeckyConfig's fields in its declaration order: ``model_dump`` writes them so,
+# and so does every DECNET writer of ``decky_config``.
+DECKY_CONFIG_FIELDS = (
+    "name", "ip", "services", "distro", "base_image", "build_base", "hostname",
+    "archetype", "service_config", "nmap_os", "mutate_interval", "last_mutated",
+    "last_login_attempt", "host_uuid",
+)
 
-def config_text(config) -> str:
-    """A decky's DeckyConfig as a written row holds it."""
-    return json.dumps(dict(config), sort_keys=True)
+RECONCILER_INTERVAL = 30  # seconds between two ticks of DECNET's reconciler (its default)
 
 
 def service_container_name(decky: str, service: str) -> str:
-    # DECNET names service containers <decky>-<service>, "_" becoming "-".
+    """The name DECNET's reconciler looks for: ``<decky>-<service>``, ``_``
+    becoming ``-``. Its composer names the containers itself, each service
+    its own way: ``smtp_relay``'s is ``<decky>-smtp_relay``."""
     return f"{decky}-{service.replace('_', '-')}"
+
+
+def as_written_name(decky: str, service: str) -> str:
+    """``<decky>-<service>`` with the service name as written (the compose
+    service key; ``smtp_relay``'s container name too)."""
+    return f"{decky}-{service}"
+
+
+def dump_json(value: Any) -> str:
+    """JSON text as DECNET's repository writes it (``orjson.dumps``): no
+    whitespace, keys in the order given, non-ASCII as UTF-8."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def decky_config_json(entry: Any) -> str:
+    """A state-file entry as DECNET stores it in ``decky_config``: its
+    ``model_dump(mode="json")``, fields in DeckyConfig's order. Keys DECNET's
+    model does not know (it would refuse them) follow in the file's order."""
+    known = {k: entry[k] for k in DECKY_CONFIG_FIELDS if k in entry}
+    known.update((k, v) for k, v in entry.items() if k not in known)
+    return dump_json(known)
+
+
+def services_text(services) -> str:
+    """A decky's services as a written row holds them (json-only's insert and
+    config-drift's update write the same text, as DECNET writes it)."""
+    return dump_json(list(services))
+
+
+def config_text(config) -> str:
+    """A decky's DeckyConfig as a written row holds it (see decky_config_json)."""
+    return decky_config_json(config)
 
 
 def aggregate_state(expected: int, present: int, running: int) -> str:

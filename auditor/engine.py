@@ -7,7 +7,7 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,12 +54,16 @@ class Sources:
 
 
 def observe(src: Sources, *, only: Iterable[str] = SOURCES,
-            previous: Fleet | None = None) -> Fleet:
+            previous: Fleet | None = None, inspect_dead: bool = True) -> Fleet:
     """Read each source once. A failure is recorded, never raised: the rules
     that need that source become errors, the others still run.
 
     With ``previous``, only the sources in ``only`` are read again and the
-    others are kept as ``previous`` saw them (the re-audit after a fix)."""
+    others are kept as ``previous`` saw them (the re-audit after a fix).
+
+    ``inspect_dead``: also ask a live engine when each service container that
+    ran and stopped behind a row saying ``running`` finished (one call each;
+    none on a healthy host), for stale-observation."""
     only = set(SOURCES if previous is None else only)
     statuses: dict[str, SourceStatus] = dict(previous.sources) if previous else {}
     deckies = previous.deckies if previous else None
@@ -82,7 +86,12 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
         rows, hosts = table or (None, None)
     if docker is not None:
         containers, statuses[DOCKER] = docker.result()
-    return Fleet(
+        if previous is not None and containers is not None:
+            # Finish times the audit inspected stay known to the re-audit.
+            seen = {c.id: c.finished_at for c in previous.containers or () if c.finished_at}
+            containers = [replace(c, finished_at=seen[c.id]) if c.id in seen else c
+                          for c in containers]
+    fleet = Fleet(
         host_uuid=src.host_uuid,
         deckies=deckies,
         rows=rows,
@@ -90,6 +99,22 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
         enrolled_hosts=hosts,
         sources={s: statuses[s] for s in SOURCES if s in statuses},
     )
+    if inspect_dead and src.docker_snapshot is None and DOCKER in only:
+        fleet = _with_finish_times(fleet, src)
+    return fleet
+
+
+def _with_finish_times(fleet: Fleet, src: Sources) -> Fleet:
+    dead = [c for c in fleet.dead_behind_running_rows() if c.finished_at is None]
+    if not dead:
+        return fleet
+    times = dockerengine.finished_times(src.docker_host, sorted({c.id for c in dead}))
+    containers = [replace(c, finished_at=times[c.id]) if times.get(c.id) else c
+                  for c in fleet.containers]
+    status = fleet.sources[DOCKER]
+    sources = {**fleet.sources, DOCKER: replace(status, detail=f"{status.detail}, "
+                                                 f"{len(times)} inspected")}
+    return replace(fleet, containers=containers, sources=sources)
 
 
 class _Background:

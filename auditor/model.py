@@ -15,9 +15,11 @@ from typing import Any
 
 from .decnet import (
     DECKY_LABEL,
+    FLEET_SINGLETONS,
     RUNNING,
     SERVICE_LABEL,
     aggregate_state,
+    as_written_name,
     docker_deckies,
     service_container_name,
 )
@@ -76,10 +78,19 @@ class Container:
     name: str
     state: str  # Docker's word: running, exited, created, paused, ...
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Docker's State.FinishedAt (RFC 3339 text) when it was read: only for a
+    # container inspected because its decky's row says running (see
+    # sources.docker.inspect_dead), or from a `docker inspect` snapshot.
+    finished_at: str | None = None
 
     @property
     def running(self) -> bool:
         return self.state == RUNNING  # Docker's word and DECNET's alike
+
+    @property
+    def finished(self) -> bool:
+        """It ran and stopped (a created container never ran)."""
+        return self.state in ("exited", "dead")
 
 
 @dataclass(frozen=True)
@@ -141,19 +152,68 @@ class Fleet:
 
     def service_container(self, decky: str, service: str) -> Container | None:
         """The container of one service: by DECNET's labels, else by name
-        (containers from older deploys carry no labels)."""
+        (containers from older deploys carry no labels): the name DECNET's
+        reconciler looks for, or the service's name as written."""
         found = self._labelled.get((decky, service))
         if found is None:
-            found = self.containers_by_name.get(service_container_name(decky, service))
+            by_name = self.containers_by_name
+            found = by_name.get(service_container_name(decky, service)) or \
+                by_name.get(as_written_name(decky, service))
         return found
 
     def aggregate(self, decky: str, services: tuple[str, ...] | list[str]) -> str | None:
-        """DECNET's reconciler view of a decky's state; None if Docker was not read."""
+        """What Docker shows for a decky: its service containers (fleet
+        singletons have none) aggregated as DECNET's reconciler aggregates
+        them; None if Docker was not read."""
         if self.containers is None:
             return None
-        found = [self.service_container(decky, s) for s in services]
+        found = [self.service_container(decky, s) for s in services
+                 if s not in FLEET_SINGLETONS]
         present = [c for c in found if c is not None]
         return aggregate_state(len(found), len(present), sum(1 for c in present if c.running))
+
+    def decnet_view(self, decky: str, services: tuple[str, ...] | list[str]) -> str | None:
+        """What DECNET's reconciler computes, and writes, for a decky: by name
+        only, expecting ``<decky>-<service, _ as ->`` for every service
+        (singletons too); None if Docker was not read."""
+        if self.containers is None:
+            return None
+        expected = {service_container_name(decky, s) for s in services}
+        seen = [self.containers_by_name[n] for n in expected if n in self.containers_by_name]
+        return aggregate_state(len(expected), len(seen), sum(1 for c in seen if c.running))
+
+    def dead_behind_running_rows(self) -> list[Container]:
+        """Service containers that ran and stopped while their decky's row
+        says ``running`` (deckies in the state file and the rows): the few
+        whose ``FinishedAt`` tells how long DECNET's reconciler has not looked."""
+        out = []
+        for name in self.paired:
+            if self.local_rows[name].state != RUNNING:
+                continue
+            for s in self.local_deckies[name].services:
+                c = self.service_container(name, s) if s not in FLEET_SINGLETONS else None
+                if c is not None and c.finished:
+                    out.append(c)
+        return out
+
+    def decnet_mistakes(self, decky: str, services: tuple[str, ...] | list[str]) -> list[str]:
+        """Why DECNET's reconciler misjudges a decky, service by service: what
+        it looks for, and what exists instead."""
+        out = []
+        by_name = self.containers_by_name
+        for s in services:
+            looked_for = service_container_name(decky, s)
+            if looked_for in by_name:
+                continue
+            if s in FLEET_SINGLETONS:
+                out.append(f"it looks for {looked_for}, but {s} is a fleet singleton: DECNET "
+                           f"runs it once per host, with no per-decky container")
+                continue
+            c = self.service_container(decky, s)
+            if c is not None:
+                out.append(f"it looks for {looked_for} (by name only), but {s}'s container "
+                           f"is {c.name} ({c.state})")
+        return out
 
     @cached_property
     def docker_deckies(self) -> dict[str, list[Container]]:

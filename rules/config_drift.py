@@ -104,6 +104,8 @@ class ConfigDrift(Rule):
     def fix(self, finding, fleet):
         decky = fleet.local_deckies[finding.decky]
         fld = finding.field or ""
+        # Serialised as DECNET's repository writes the columns (and as
+        # json-only inserts them), so a fixed row is byte for byte DECNET's.
         if fld == "services":
             values = {"services": services_text(decky.services)}
         elif fld == "decky_ip":

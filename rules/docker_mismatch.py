@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decnet_audit.decnet import service_container_name
+from decnet_audit.decnet import RECONCILER_INTERVAL, service_container_name
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, DOCKER, STATE
 from decnet_audit.rule import NOW, Change, Rule
@@ -13,15 +13,27 @@ class DockerMismatch(Rule):
 
     For a decky in both the state file and ``fleet_deckies``, the row's
     ``state`` is compared with what Docker shows for the decky's service
-    containers (``<decky>-<service>``, ``_`` becoming ``-``, or found by
-    DECNET's ``decnet.fleet.*`` labels), aggregated as DECNET's reconciler
-    does: ``running`` when all run, ``failed`` when some exist and none runs,
-    ``degraded`` when some run and some do not or are missing, ``torn_down``
-    when none exists. A stale state hides a dead honeypot from the dashboard,
-    or reports one that is not there.
+    containers (found by DECNET's ``decnet.fleet.*`` labels, else by name),
+    aggregated as DECNET's reconciler does: ``running`` when all run,
+    ``failed`` when some exist and none runs, ``degraded`` when some run and
+    some do not or are missing, ``torn_down`` when none exists. Fleet
+    singletons (``sniffer``) have no per-decky container and do not count.
+    A stale state hides a dead honeypot from the dashboard, or reports one
+    that is not there.
 
-    Converges by updating ``state`` (with ``last_seen`` and ``updated_at``). Safe:
-    it records what was just observed. Never reported when Docker could not be read.
+    DECNET's own reconciler judges by name only, expecting
+    ``<decky>-<service>`` with ``_`` as ``-`` for every service: it finds no
+    container for ``smtp_relay`` (its composer names it ``<decky>-smtp_relay``)
+    nor for ``sniffer`` (none exists), and writes ``degraded`` for such a
+    healthy decky on every tick that finds the row otherwise. Where its
+    judgement and Docker's truth differ, the decky gets exactly one report-only
+    finding naming DECNET's mistake, whatever the row says: a fix would be
+    undone within one tick. Waive it once understood (``[[waivers]]``).
+
+    Otherwise converges by updating ``state`` to what Docker shows, with
+    ``last_seen`` and ``updated_at`` set as DECNET's reconciler sets them on a
+    state change. Safe: it records what was just observed, and it is the value
+    DECNET's reconciler computes too. Never reported when Docker could not be read.
     """
 
     id = "docker-mismatch"
@@ -37,7 +49,10 @@ class DockerMismatch(Rule):
         for name in self.subjects(fleet):
             decky, row = fleet.local_deckies[name], fleet.local_rows[name]
             seen = fleet.aggregate(name, decky.services)
-            if seen != row.state:
+            decnet = fleet.decnet_view(name, decky.services)
+            if seen != decnet:
+                yield self._misjudged(fleet, name, decky.services, seen, decnet, row.state)
+            elif seen != row.state:
                 yield self.finding(
                     fleet, name,
                     f"row state is {row.state!r} but Docker shows {seen!r} "
@@ -48,12 +63,27 @@ class DockerMismatch(Rule):
                     field="state",
                 )
 
+    def _misjudged(self, fleet, name, services, seen, decnet, state):
+        mistakes = "; ".join(fleet.decnet_mistakes(name, services))
+        return self.finding(
+            fleet, name,
+            f"Docker shows {seen!r} but DECNET's reconciler computes {decnet!r}: {mistakes}; "
+            f"it writes {decnet!r} whenever the row says otherwise (every "
+            f"{RECONCILER_INTERVAL} s by default), so a fix would be undone; row state is "
+            f"{state!r}; report only (a DECNET mistake: waive it once understood)",
+            expected=seen,
+            actual=state,
+            field="state",
+            fixable=False,
+        )
+
     @staticmethod
     def _containers(fleet, decky, services):
         parts = []
         for service in services:
             c = fleet.service_container(decky, service)
-            parts.append(f"{service_container_name(decky, service)}: {c.state if c else 'missing'}")
+            label = c.name if c is not None else service_container_name(decky, service)
+            parts.append(f"{label}: {c.state if c else 'missing'}")
         return ", ".join(parts) or "no services"
 
     def fix(self, finding, fleet):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decnet_audit.decnet import config_text, services_text
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, DOCKER, STATE
-from decnet_audit.rule import NOW, Change, Rule
+from decnet_audit.rule import Change, Rule
 
 
 class JsonOnly(Rule):
@@ -16,10 +16,14 @@ class JsonOnly(Rule):
     DECNET's dashboard, REST API and orchestrator read the table, so they do
     not know the decky exists: it is deployed but invisible and unmanaged.
 
-    Converges by inserting the row from the state file (the canonical record):
-    ``services``, ``decky_ip`` and ``decky_config`` from the entry, ``state``
-    from what Docker shows, ``last_seen`` and ``updated_at`` now. Safe: it
-    adds what the canonical record already says and what Docker was just
+    Converges by inserting the row from the state file (the canonical record)
+    exactly as DECNET's reconciler inserts it: ``services``, ``decky_ip`` and
+    ``decky_config`` from the entry (compact JSON, DeckyConfig's field order,
+    as DECNET's repository writes them), ``state`` as DECNET's reconciler
+    computes it from Docker (for a decky it misjudges, its value, which
+    docker-mismatch explains; any other would be overwritten on its next
+    tick), ``last_seen`` NULL as DECNET leaves it, ``updated_at`` now. Safe:
+    it adds what the canonical record already says and what Docker was just
     seen doing. Not applied when Docker could not be read: ``state`` would be
     a guess.
     """
@@ -47,13 +51,11 @@ class JsonOnly(Rule):
 
     def fix(self, finding, fleet):
         decky = fleet.local_deckies[finding.decky]
-        state = fleet.aggregate(decky.name, decky.services)
         return [Change("insert", fleet.host_uuid, decky.name, {
             "services": services_text(decky.services),
             "decky_config": config_text(decky.config),
             "decky_ip": decky.ip,
-            "state": state,
-            "last_seen": NOW,  # the state was just observed in Docker
+            "state": fleet.decnet_view(decky.name, decky.services),
         })]
 
 

@@ -1,4 +1,4 @@
-"""stale-observation (DA007): DECNET's reconciler has not looked at Docker lately."""
+"""stale-observation (DA007): DECNET's reconciler has stopped looking at Docker."""
 
 from __future__ import annotations
 
@@ -6,41 +6,44 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from decnet_audit.decnet import service_names
+from decnet_audit.decnet import FLEET_SINGLETONS, RECONCILER_INTERVAL, RUNNING
 from decnet_audit.hookspecs import hookimpl
-from decnet_audit.model import DB, Fleet, Row
+from decnet_audit.model import DB, DOCKER, STATE
 from decnet_audit.rule import Rule
 
 
 class StaleObservation(Rule):
-    """Row of this host was not observed recently: DECNET's reconciler is not running.
+    """A row still says running long after its container died: DECNET's reconciler is not running.
 
-    DECNET's reconciler sets a row's ``last_seen`` each time it looks at
-    Docker for that decky. A row of this host is reported when
+    DECNET's reconciler ticks every 30 s (its default) and rewrites a row's
+    ``state`` as soon as Docker shows otherwise. It writes ``last_seen`` only
+    on such a change, so a steady, healthy row keeps its first ``last_seen``
+    (or NULL) for ever: neither says anything about the reconciler, and
+    neither is used here.
 
-    * its ``last_seen`` is more than ``max_age_minutes`` (default 10) before
-      now, or
-    * its ``last_seen`` is NULL while a container of the decky (its base
-      container or a service container) is running: the decky runs but was
-      never observed. Checked only when Docker was read.
+    What does: a decky in the state file whose row says ``running`` while one
+    of its service containers has stopped (exited, dead), and Docker's own
+    ``State.FinishedAt`` of that container and the row's ``updated_at`` are
+    both more than ``max_age_minutes`` (default 10, twenty reconciler
+    intervals) before now. A running reconciler would have written
+    ``degraded`` or ``failed`` long since. Docker's listing does not carry
+    ``FinishedAt``: decnet-audit inspects only those few containers (none on a
+    healthy host). A removed container leaves no time behind, so it makes no
+    claim here (docker-mismatch still reports it); neither does one that never
+    ran. Times are naive UTC, as DECNET stores them.
 
-    DECNET stores ``last_seen`` as a naive UTC datetime; it is compared with
-    the current UTC time (a value carrying a UTC offset is converted first).
-    A value that is not a datetime at all is reported too. A ``last_seen`` in
-    the future is not stale.
-
-    The row's ``state`` then says what was true when last observed, not now:
-    the dashboard can show a dead honeypot as running. Report only: the cure
-    is to restart DECNET's reconciler, which decnet-audit does not do.
+    Report only: the cure is to restart DECNET's reconciler (``decnet
+    reconcile``), which decnet-audit does not do; docker-mismatch offers the
+    state a running reconciler would write.
     """
 
     id = "stale-observation"
     code = "DA007"
     severity = "medium"  # every state in the rows may be out of date
-    needs = (DB,)
+    needs = (STATE, DB, DOCKER)
 
-    #: Minutes after which a ``last_seen`` is stale. Set per run with
-    #: ``StaleObservation(max_age_minutes=...)``.
+    #: Minutes a dead container may stand behind a ``running`` row before the
+    #: reconciler is taken for stopped.
     max_age_minutes: ClassVar[float] = 10
     options = ("max_age_minutes",)
 
@@ -59,51 +62,51 @@ class StaleObservation(Rule):
     def check(self, fleet):
         now = self._now()
         limit = timedelta(minutes=self.max_age_minutes)
-        for name in self.subjects(fleet):
+        for name in fleet.paired:
             row = fleet.local_rows[name]
-            if row.last_seen is None:
-                running = _running_containers(fleet, row)
-                if running:
-                    yield self.finding(
-                        fleet, name,
-                        f"last_seen is NULL but {', '.join(running)} "
-                        f"{'is' if len(running) == 1 else 'are'} running: DECNET's reconciler "
-                        f"has never observed this decky (is it running?); report only",
-                        field="last_seen",
-                        expected="a last_seen once the decky's containers run",
-                        actual=None,
-                    )
+            if row.state != RUNNING:
                 continue
-            seen = parse_utc(row.last_seen)
-            if seen is None:
+            dead = []
+            for s in fleet.local_deckies[name].services:
+                c = fleet.service_container(name, s) if s not in FLEET_SINGLETONS else None
+                died = parse_utc(c.finished_at) if c is not None and c.finished else None
+                if died is not None and died.year > 1:  # year 1: it never ran
+                    dead.append((died, c))
+            if not dead:
+                continue
+            died, first = min(dead, key=lambda d: d[0])
+            written = parse_utc(row.updated_at)
+            since = max(died, written) if written is not None else died
+            if now - since > limit:
                 yield self.finding(
                     fleet, name,
-                    f"last_seen {row.last_seen!r} is not a datetime; report only",
-                    field="last_seen", expected="a UTC datetime", actual=str(row.last_seen),
-                )
-                continue
-            age = now - seen
-            if age > limit:
-                yield self.finding(
-                    fleet, name,
-                    f"last_seen {seen.isoformat(sep=' ')} UTC is {_minutes(age)} old "
-                    f"(threshold {self.max_age_minutes:g} min): DECNET's reconciler is not "
-                    f"running, or cannot reach Docker; report only",
-                    field="last_seen",
-                    expected=f"within {self.max_age_minutes:g} minutes of "
-                             f"{now.isoformat(sep=' ', timespec='seconds')} UTC",
-                    actual=seen.isoformat(sep=" "),
+                    f"row says 'running' but {first.name} has been {first.state} since "
+                    f"{_at(died)} UTC ({_age(now - died)} ago; row written {_at(written)}): "
+                    f"DECNET's reconciler, ticking every {RECONCILER_INTERVAL} s, would have "
+                    f"changed the state by now; it is not running, or cannot reach Docker or "
+                    f"the database; report only",
+                    field="state",
+                    expected=f"changed within {self.max_age_minutes:g} min of {_at(since)} UTC",
+                    actual=row.state,
                 )
 
 
 def parse_utc(value: Any) -> datetime | None:
-    """A naive UTC datetime from what a driver returned: MariaDB gives a
-    datetime, SQLite (read through ``text()``) the stored string."""
+    """A naive UTC datetime from what a driver or Docker gave: MariaDB a
+    datetime, SQLite (read through ``text()``) the stored string, Docker
+    RFC 3339 with nanoseconds and ``Z``."""
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        head, dot, frac = text.partition(".")
+        if dot:  # Docker's nanoseconds: fromisoformat takes at most six digits
+            digits = len(frac) - len(frac.lstrip("0123456789"))
+            text = f"{head}.{frac[:min(digits, 6)].ljust(6, '0')}{frac[digits:]}"
         try:
-            dt = datetime.fromisoformat(value.strip())
+            dt = datetime.fromisoformat(text)
         except ValueError:
             return None
     else:
@@ -113,19 +116,15 @@ def parse_utc(value: Any) -> datetime | None:
     return dt
 
 
-def _minutes(age: timedelta) -> str:
+def _at(dt: datetime | None) -> str:
+    return dt.isoformat(sep=" ", timespec="seconds") if dt is not None else "never"
+
+
+def _age(age: timedelta) -> str:
     minutes = age.total_seconds() / 60
     if minutes >= 120:
         return f"{minutes / 60:.1f} h"
     return f"{minutes:.0f} min"
-
-
-def _running_containers(fleet: Fleet, row: Row) -> list[str]:
-    if fleet.containers is None:
-        return []  # not observed: no claim either way
-    candidates = [fleet.containers_by_name.get(row.name)]
-    candidates += [fleet.service_container(row.name, s) for s in service_names(row.services)]
-    return sorted({c.name for c in candidates if c is not None and c.running})
 
 
 @hookimpl

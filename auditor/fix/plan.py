@@ -96,10 +96,13 @@ class Plan:
         return [p for p in self.changes if p.target == CONTAINER and p.status is None]
 
 
-def write_time() -> datetime:
-    # Naive UTC like DECNET; whole seconds, because MariaDB's DATETIME keeps
-    # no fraction and the journal must hold exactly what the row holds.
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+def write_time(subsecond: bool = False) -> datetime:
+    """The time of a fix's writes, as DECNET stores its own: naive UTC, with
+    microseconds on SQLite (SQLAlchemy's text keeps them), whole seconds on
+    MariaDB (its DATETIME keeps no fraction; the journal must hold exactly
+    what the row holds)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now if subsecond else now.replace(microsecond=0)
 
 
 def mark(finding: Finding, status: str, detail: str) -> None:

@@ -33,7 +33,7 @@ from . import faults, interrupt, journal
 from .apply import FixRun, apply_plan, verify
 from .lock import FixLock
 from .options import FixOptions, add_arguments  # noqa: F401 - re-exported, see .options
-from .plan import Options, Plan, hold, plan, preview
+from .plan import Options, Plan, hold, plan, preview, write_time
 from .show import container_lines, heading, row_diff
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ class FixSession:
         options = Options(unsafe=self.options.unsafe,
                           allow_empty_state=self.options.allow_empty_state,
                           live_docker=self.sources.docker_snapshot is None)
-        the_plan = plan(result, fleet, rules, options)
+        subsecond = self.sources.db_url.lower().startswith("sqlite")
+        the_plan = plan(result, fleet, rules, options, now=write_time(subsecond))
         if result.interrupted:
             hold(the_plan, "the audit was interrupted: nothing is fixed")
         elif self.lock_error is not None:

@@ -90,6 +90,28 @@ def client_for(base_url: str | None, **kw):
         return docker.from_env(timeout=API_TIMEOUT, **kw).api
     except (ValueError, TypeError) as exc:
         raise DockerException(f"not a Docker engine address: {exc}") from exc
+def finished_times(base_url: str | None, ids: list[str]) -> dict[str, str | None]:
+    """``State.FinishedAt`` of a few containers, one inspect call each (the
+    listing does not carry it). A container that is gone, or an engine that
+    no longer answers, gives None: no claim is made from it."""
+    from docker.errors import DockerException
+
+    out: dict[str, str | None] = dict.fromkeys(ids)
+    try:
+        client = client_for(base_url, version=_ANY_VERSION)
+    except DockerException:
+        return out
+    try:
+        for cid in ids:
+            resp = client.get(f"{client.base_url}/containers/{cid}/json", timeout=API_TIMEOUT)
+            if resp.status_code == 200:
+                state = (resp.json() or {}).get("State") or {}
+                out[cid] = state.get("FinishedAt") if isinstance(state, dict) else None
+    except (DockerException, OSError, ValueError):
+        pass  # what was read stands; the rest makes no claim
+    finally:
+        client.close()
+    return out
 
 
 def _list_all(client) -> str:
@@ -265,6 +287,7 @@ def _from_inspect(c: object, i: int) -> Container:
         name=(c["Name"] or "").lstrip("/"),
         state=(state.get("Status") or "").lower() if isinstance(state, dict) else state.lower(),
         labels=labels,
+        finished_at=state.get("FinishedAt") if isinstance(state, dict) else None,
     )
 
 

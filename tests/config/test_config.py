@@ -4,6 +4,7 @@ options, and every malformed file as a one-line usage error naming its line.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import timedelta
 
@@ -87,10 +88,17 @@ def test_explicit_config_and_command_line_win(tmp_path, fleet, capsys, monkeypat
 def test_rule_option_from_config_changes_the_threshold(tmp_path, sqlite_db):
     cfg = decky_config("so-01", ip="10.66.0.1")
     state = write_state(tmp_path / "decnet-state.json", [cfg])
-    mirror(sqlite_db, cfg)
-    sqlite_db.execute("UPDATE fleet_deckies SET last_seen = :t", t=now() - timedelta(minutes=30))
+    mirror(sqlite_db, cfg)  # the row says running...
+    sqlite_db.execute("UPDATE fleet_deckies SET updated_at = :t", t=now() - timedelta(hours=1))
+    # ...while its container died 30 minutes ago (`docker inspect` has the time).
+    died = (now() - timedelta(minutes=30)).isoformat() + ".123456789Z"
+    inspect = tmp_path / "inspect.json"
+    inspect.write_text(json.dumps([{
+        "Id": "a" * 64, "Name": "/so-01-ssh", "State": {"Status": "exited", "FinishedAt": died},
+        "Config": {"Labels": {"decnet.fleet.service": "true", "decnet.fleet.decky": "so-01",
+                              "decnet.fleet.service_name": "ssh"}}}]))
     args = ["--state", str(state), "--db", sqlite_db.url, "--select", "stale-observation",
-            *PsCapture(tmp_path / "ps.jsonl").args()]
+            "--docker-snapshot", str(inspect)]
 
     write(tmp_path / ".decnet-audit.toml", """
         [rules.stale-observation]

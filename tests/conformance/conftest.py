@@ -13,12 +13,10 @@ import uuid
 
 import decnet_venv
 import pytest
-from oracle import Driver, World
+from oracle import BACKENDS, Driver, World
 from sqlalchemy import text
 
-from fleetkit import CI, MYSQL_SERVER_URL
-
-BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+from kit.fleet import CI, MYSQL_SERVER_URL
 
 
 def unavailable(what: str, why: str):

@@ -142,6 +142,12 @@ def services(args):
 
 
 @op
+def decky_fields(args):
+    """DeckyConfig's fields in declaration order (``model_dump``'s order)."""
+    return list(DeckyConfig.model_fields)
+
+
+@op
 def build_fleet(args):
     """DeckyConfigs from DECNET's INI fleet builder (the API deploy's):
     ``deckies`` = [{name, ip?, services?, archetype?, nmap_os?}]."""

@@ -16,9 +16,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fleetkit import Run, run_cli
+import pytest
+
+from kit.fleet import Run, run_cli
 
 DRIVER = Path(__file__).with_name("driver.py")
+BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 HOUR = 3600.0
 
 

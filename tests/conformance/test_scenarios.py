@@ -10,7 +10,7 @@ import json
 import os
 
 import pytest
-from conftest import BACKENDS
+from oracle import BACKENDS
 from scenarios import SCENARIOS, judge
 
 

@@ -103,7 +103,8 @@ def test_fix_converges_safe_then_unsafe_and_undo_restores_every_byte(host, tmp_p
     inserted = host.row(n["failed"])
     assert inserted["state"] == "failed" and json.loads(inserted["services"]) == ["ssh"]
     assert json.loads(inserted["decky_config"]) == host.pool.config("failed")
-    assert inserted["last_seen"] == inserted["updated_at"] is not None
+    # As DECNET's reconciler inserts: no last_seen (it is set on a state change).
+    assert inserted["last_seen"] is None and inserted["updated_at"] is not None
     assert host.row(n["degraded"])["state"] == "degraded"
     assert host.row(host.gone) is not None
 

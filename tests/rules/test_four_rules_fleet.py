@@ -5,6 +5,7 @@ reports its own drift and nothing of the others'."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -21,9 +22,14 @@ def engine(docker_client):
     n = SimpleNamespace(**{k: unique(k) for k in ("ok", "orphan", "cfg", "stale", "dup1", "dup2")})
     try:
         for name in vars(n).values():  # created, never started: only names matter here
+            if name == n.stale:
+                continue
             fleet.container(f"{name}-ssh", running=False, labels={
                 "decnet.fleet.service": "true", "decnet.fleet.decky": name,
                 "decnet.fleet.service_name": "ssh"})
+        # The stale decky's container died; its row will still say running.
+        fleet.decky(n.stale, base=False, running={"ssh": False})
+        time.sleep(1.5)  # longer ago than the threshold the test sets
         yield n
     finally:
         fleet.cleanup()
@@ -37,9 +43,9 @@ def test_each_rule_reports_only_its_own_drift(tmp_path, db, engine):
            n.dup1: "10.5.0.4", n.dup2: "10.5.0.4"}
     write_state(tmp_path / "state.json", [decky_config(x, ip=ip) for x, ip in ips.items()])
     for name, ip in ips.items():
-        db.insert("local", name, ip=ip, state="failed",
-                  decky_config=decky_config(name, ip=ip),
-                  last_seen=now() - timedelta(hours=1) if name == n.stale else fresh)
+        db.insert("local", name, ip=ip, state="running" if name == n.stale else "failed",
+                  decky_config=decky_config(name, ip=ip), last_seen=fresh,
+                  updated_at=now() - timedelta(hours=1))
     db.execute("UPDATE fleet_deckies SET services = '[\"ssh\", \"ftp\"]' WHERE name = :n",
                n=n.cfg)
     # Peer rows naming the same deckies, each drifted every way: never ours.
@@ -48,7 +54,9 @@ def test_each_rule_reports_only_its_own_drift(tmp_path, db, engine):
                   last_seen=now() - timedelta(days=1))
 
     metrics = tmp_path / "decnet_audit.prom"
-    run = run_cli("--state", str(tmp_path / "state.json"), "--db", db.url,
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text("[rules.stale-observation]\nmax_age_minutes = 0.02\n")
+    run = run_cli("--state", str(tmp_path / "state.json"), "--db", db.url, "--config", str(cfg),
                   "--select", ",".join(RULES), "--metrics", str(metrics),
                   json_path=tmp_path / "r.json")
     assert run.rc == 1, run.out + run.err

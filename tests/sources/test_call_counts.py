@@ -247,6 +247,51 @@ def test_fix_writes_in_batches_not_row_by_row(sized, fleet, engine_proxy, db, tm
     assert engine_proxy.take() == LISTING  # the re-audit reuses the listing
 
 
+@pytest.mark.docker
+@pytest.mark.parametrize("sized", [SMALL, LARGE], ids=["3-containers", "300-containers"],
+                         indirect=True)
+def test_only_dead_containers_behind_running_rows_are_inspected(
+        sized, fleet, engine_proxy, sqlite_db, docker_client, tmp_path):
+    """stale-observation needs Docker's FinishedAt, which the listing lacks:
+    one inspect per container that ran and stopped while its row says
+    running (two here, at either size); none for the created ones, none when
+    the row already says what Docker shows."""
+    n = sized
+    state = build_sources(tmp_path, fleet, sqlite_db, n)
+    dead = [unique("cc-dead") for _ in range(2)]
+    ids = []
+    try:
+        for name in dead:
+            c = docker_client.containers.run(IMAGE, ["true"], name=f"{name}-ssh", labels={
+                "decnet.fleet.service": "true", "decnet.fleet.decky": name,
+                "decnet.fleet.service_name": "ssh", TEST_LABEL: fleet.prefix},
+                network_mode="none", detach=True)
+            c.wait(timeout=30)
+            ids.append(c.id)
+        doc = json.loads(state.read_text())
+        doc["config"]["deckies"] += [decky_config(x, ip=f"10.99.0.{i}") for i, x in
+                                     enumerate(dead, 1)]
+        state.write_text(json.dumps(doc))
+        for st in ("running", "failed"):
+            sqlite_db.execute("DELETE FROM fleet_deckies WHERE name LIKE 'cc-dead%'")
+            for name in dead:
+                sqlite_db.insert("local", name, state=st)
+            engine_proxy.take()
+            run = run_cli("--state", str(state), "--db", sqlite_db.url,
+                          "--docker-host", engine_proxy.url, json_path=tmp_path / f"{st}.json")
+            calls = engine_proxy.take()
+            assert run.report["sources"]["docker"]["status"] == "ok", run.out + run.err
+            inspected = sorted(f"GET /containers/{cid}/json" for cid in ids)
+            if st == "running":
+                assert calls[:1] == LISTING and sorted(calls[1:]) == inspected, calls
+            else:
+                assert calls == LISTING
+            same_at_both_sizes(("inspect", st), 3 * n, len(calls))
+    finally:
+        for cid in ids:
+            docker_client.api.remove_container(cid, force=True)
+
+
 @pytest.mark.mariadb
 def test_mariadb_connections_share_one_tls_context(mariadb_db, monkeypatch):
     """PyMySQL's default (TLS if offered) loaded the CA store for every
