@@ -1,6 +1,6 @@
 -- The bundled example fleet: DECNET's exact fleet_deckies DDL (SQLite), then its rows.
 -- `./dev demo` builds build/example/decnet.db from this file. last_seen is relative
--- to the time the database is built, so the planted stale row stays the only one.
+-- to the time the database is built.
 CREATE TABLE fleet_deckies (
 	host_uuid VARCHAR NOT NULL, 
 	name VARCHAR NOT NULL, 
