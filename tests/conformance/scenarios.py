@@ -37,6 +37,7 @@ class Scenario:
     age: float = 0.0  # seconds DECNET's writes lie in the past
     config: str | None = None  # decnet-audit config file text
     must_report: Callable[[World], set[tuple[str, str]]] | None = None  # (rule, decky)
+    must_not_report: tuple[str, ...] = ()  # rules that must find nothing
     extra: dict = field(default_factory=dict)
 
 
@@ -177,6 +178,11 @@ def _stopped_reconciler(world: World) -> None:
     time.sleep(4)  # several "intervals" of the configured threshold below
 
 
+def _reconciler_running(world: World) -> None:
+    _stopped_reconciler(world)
+    world.reconcile()  # a running reconciler saw the death and wrote degraded
+
+
 def _remove(world: World, names) -> None:
     for name in list(names):
         world.driver.call("docker_remove", docker_host=world.docker_host, name=name)
@@ -209,6 +215,8 @@ SCENARIOS = [
     Scenario("api-deploy-replace", _api_replace),
     Scenario("stopped-reconciler", _stopped_reconciler, config=STALE_CONFIG,
              must_report=lambda w: {("stale-observation", n(w, "d0"))}),
+    Scenario("reconciler-running", _reconciler_running, config=STALE_CONFIG,
+             must_not_report=("stale-observation",)),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 
@@ -277,6 +285,9 @@ def judge(make_world, backend: str, scenario: Scenario) -> dict[str, str]:
         named = {(f["rule"], f["decky"]) for f in found}
         missing = scenario.must_report(world) - named
         out["caught"] = "" if not missing else f"not reported: {sorted(missing)}"
+    wrong = [f for f in found if f["rule"] in scenario.must_not_report]
+    if scenario.must_not_report:
+        out["quiet"] = short(world, wrong)
     world.snapshot()
     before = world.rows()
     tick = world.reconcile()

@@ -16,7 +16,7 @@ CASES = [
     Case("mirrored-config-passes", fleet([decky("a")], [row("a", config=decky("a").config)])),
     Case("services-differ", fleet([decky("a", ("ssh", "http"))], [row("a")]),
          findings=[("a", "services")],
-         fixes=[[("update", "a", {"services": '["ssh", "http"]'})]]),
+         fixes=[[("update", "a", {"services": '["ssh","http"]'})]]),  # as DECNET writes it
     Case("ip-differs", fleet([decky("a", ip="10.0.0.5")], [row("a", ip="10.0.0.6")]),
          findings=[("a", "decky_ip")], fixes=[[("update", "a", {"decky_ip": "10.0.0.5"})]]),
     Case("config-key-differs",
