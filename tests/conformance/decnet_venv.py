@@ -54,7 +54,12 @@ def ensure(quiet: bool = True) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(python(venv)), "-m", "pip", "install", *(["-q"] if quiet else []),
            *REQUIREMENTS]
-    subprocess.run(pip, check=True, stdout=sys.stderr if not quiet else subprocess.DEVNULL)
+    done = subprocess.run(pip, stdout=sys.stderr if not quiet else subprocess.PIPE,
+                          stderr=None if not quiet else subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout or "").splitlines()[-20:])
+        raise RuntimeError(f"pip install {' '.join(REQUIREMENTS)} failed "
+                           f"(exit {done.returncode}){': ' + tail if tail else ''}")
     (venv / STAMP).write_text(" ".join(REQUIREMENTS) + "\n")
     if not ready(venv):
         raise RuntimeError(f"{venv}: decnet does not import after pip install")

@@ -15,8 +15,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from judging import judge
 from oracle import BACKENDS
-from scenarios import Scenario, judge
+from scenarios import Scenario
 
 EXAMPLES = int(os.environ.get("DECNET_AUDIT_CONFORMANCE_EXAMPLES") or 0)
 DRIFTS = ("db-down", "exited", "removed", "hand-removed", "peer-row", "tick")

@@ -10,8 +10,9 @@ import json
 import os
 
 import pytest
+from judging import judge
 from oracle import BACKENDS
-from scenarios import SCENARIOS, judge
+from scenarios import SCENARIOS
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
