@@ -27,7 +27,7 @@ def example(tmp_path):
     return {
         "state": str(EXAMPLE / "decnet-state.json"),
         "db": f"sqlite:///{db}",
-        "docker-snapshot": str(EXAMPLE / "docker-ps.jsonl"),
+        "docker-snapshot": str(EXAMPLE / "docker-inspect.json"),
         "host-uuid": "local",
     }
 
