@@ -186,6 +186,41 @@ def docker_deckies(fleet: Fleet) -> dict[str, list[Container]]:
     return dict(out)
 
 
+def dead_behind_running_rows(fleet: Fleet) -> list[Container]:
+    """Service containers that ran and stopped while their decky's row
+    says ``running`` (deckies in the state file and the rows): the few
+    whose ``FinishedAt`` tells how long DECNET's reconciler has not looked."""
+    out = []
+    for name in fleet.paired:
+        if fleet.local_rows[name].state != RUNNING:
+            continue
+        for s in fleet.local_deckies[name].services:
+            c = fleet.service_container(name, s) if s not in FLEET_SINGLETONS else None
+            if c is not None and c.finished:
+                out.append(c)
+    return out
+
+
+def reconciler_mistakes(fleet: Fleet, decky: str, services) -> list[str]:
+    """Why DECNET's reconciler misjudges a decky, service by service: what
+    it looks for (by name only), and what exists instead."""
+    out = []
+    by_name = fleet.containers_by_name
+    for s in services:
+        looked_for = service_container_name(decky, s)
+        if looked_for in by_name:
+            continue
+        if s in FLEET_SINGLETONS:
+            out.append(f"it looks for {looked_for}, but {s} is a fleet singleton: DECNET "
+                       f"runs it once per host, with no per-decky container")
+            continue
+        c = fleet.service_container(decky, s)
+        if c is not None:
+            out.append(f"it looks for {looked_for} (by name only), but {s}'s container "
+                       f"is {c.name} ({c.state})")
+    return out
+
+
 def _foreign_records(fleet: Fleet) -> dict[str, set[str]]:
     """Decky names recorded for other hosts, with the services recorded for them."""
     out: dict[str, set[str]] = defaultdict(set)

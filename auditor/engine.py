@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .decnet import HOST_UUID_ENV, LOCAL_HOST
+from .decnet import HOST_UUID_ENV, LOCAL_HOST, dead_behind_running_rows
 from .model import (
     ANY_DECKY,
     DB,
@@ -105,7 +105,7 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
 
 
 def _with_finish_times(fleet: Fleet, src: Sources) -> Fleet:
-    dead = [c for c in fleet.dead_behind_running_rows() if c.finished_at is None]
+    dead = [c for c in dead_behind_running_rows(fleet) if c.finished_at is None]
     if not dead:
         return fleet
     times = dockerengine.finished_times(src.docker_host, sorted({c.id for c in dead}))

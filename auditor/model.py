@@ -182,39 +182,6 @@ class Fleet:
         seen = [self.containers_by_name[n] for n in expected if n in self.containers_by_name]
         return aggregate_state(len(expected), len(seen), sum(1 for c in seen if c.running))
 
-    def dead_behind_running_rows(self) -> list[Container]:
-        """Service containers that ran and stopped while their decky's row
-        says ``running`` (deckies in the state file and the rows): the few
-        whose ``FinishedAt`` tells how long DECNET's reconciler has not looked."""
-        out = []
-        for name in self.paired:
-            if self.local_rows[name].state != RUNNING:
-                continue
-            for s in self.local_deckies[name].services:
-                c = self.service_container(name, s) if s not in FLEET_SINGLETONS else None
-                if c is not None and c.finished:
-                    out.append(c)
-        return out
-
-    def decnet_mistakes(self, decky: str, services: tuple[str, ...] | list[str]) -> list[str]:
-        """Why DECNET's reconciler misjudges a decky, service by service: what
-        it looks for, and what exists instead."""
-        out = []
-        by_name = self.containers_by_name
-        for s in services:
-            looked_for = service_container_name(decky, s)
-            if looked_for in by_name:
-                continue
-            if s in FLEET_SINGLETONS:
-                out.append(f"it looks for {looked_for}, but {s} is a fleet singleton: DECNET "
-                           f"runs it once per host, with no per-decky container")
-                continue
-            c = self.service_container(decky, s)
-            if c is not None:
-                out.append(f"it looks for {looked_for} (by name only), but {s}'s container "
-                           f"is {c.name} ({c.state})")
-        return out
-
     @cached_property
     def docker_deckies(self) -> dict[str, list[Container]]:
         """Which deckies Docker runs here, with their containers ({} when

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from decnet_audit.decnet import RECONCILER_INTERVAL, service_container_name
+from decnet_audit.decnet import (
+    RECONCILER_INTERVAL,
+    reconciler_mistakes,
+    service_container_name,
+)
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, DOCKER, STATE
 from decnet_audit.rule import NOW, Change, Rule
@@ -64,7 +68,7 @@ class DockerMismatch(Rule):
                 )
 
     def _misjudged(self, fleet, name, services, seen, decnet, state):
-        mistakes = "; ".join(fleet.decnet_mistakes(name, services))
+        mistakes = "; ".join(reconciler_mistakes(fleet, name, services))
         return self.finding(
             fleet, name,
             f"Docker shows {seen!r} but DECNET's reconciler computes {decnet!r}: {mistakes}; "
