@@ -74,7 +74,7 @@ def test_rule_prints_one_rules_documentation(tmp_path):
     assert "severity:  medium" in lines
     assert "fix:       none: report only" in lines
     assert any(line.startswith("options:   max-age-minutes = 10") for line in lines)
-    assert "DECNET's reconciler sets a row's ``last_seen``" in run.out  # the docstring
+    assert "It writes ``last_seen`` only" in run.out  # the docstring
 
 
 def test_rule_by_id_matches_rule_by_code(tmp_path):

@@ -17,7 +17,7 @@ def example_args(tmp: Path) -> list[str]:
     con.executescript((EXAMPLE / "fleet.sql").read_text())
     con.close()
     return ["--state", str(EXAMPLE / "decnet-state.json"), "--db", f"sqlite:///{db}",
-            "--docker-snapshot", str(EXAMPLE / "docker-ps.jsonl")]
+            "--docker-snapshot", str(EXAMPLE / "docker-inspect.json")]
 
 
 def rows(tmp: Path) -> list[tuple]:
