@@ -276,6 +276,7 @@ def run_size(n, args, api, workdir, backends, fix, db_name) -> dict:
     deckies = bf.plan(args.prefix, n)
     fleet = bf.sync_containers(api, args.prefix, deckies, args.base)
     state = workdir / "decnet-state.json"
+    (workdir / ".decnet-audit.toml").write_text(bf.STALE_CONFIG)
     bf.write_state_file(state, deckies)
     urls = {"sqlite": bf.sqlite_database(workdir / "decnet.db", deckies)}
     prepare = {"sqlite": lambda: bf.copy_sqlite(workdir / "decnet.db", workdir / "fix.db")}
