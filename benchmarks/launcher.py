@@ -7,7 +7,9 @@ before the benchmark grows, stays small, and forks every measured process
 itself.
 
 Protocol, one JSON object per line: ``{"cmd": [...], "cwd": ..., "stderr":
-path}`` on stdin; ``{"rc", "wall", "cpu", "maxrss_kb"}`` on stdout.
+path}`` on stdin (optionally ``"stdout": path``, else the child's output is
+discarded); ``{"rc", "wall", "cpu", "maxrss_kb"}`` on stdout. The child's
+stdin is /dev/null: the launcher's own stdin is the protocol.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import time
 
 
 def run(job: dict) -> dict:
-    with open(job["stderr"], "wb") as err:
+    out_path = job.get("stdout") or os.devnull
+    with open(job["stderr"], "wb") as err, open(out_path, "wb") as out:
         t0 = time.perf_counter()
-        p = subprocess.Popen(job["cmd"], stdout=subprocess.DEVNULL, stderr=err,
+        p = subprocess.Popen(job["cmd"], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                              cwd=job["cwd"], env={**os.environ, **job.get("env", {})})
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
