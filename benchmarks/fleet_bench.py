@@ -13,6 +13,8 @@ times each after one untimed warm-up, and prints medians and ratios:
     floor   benchmarks/floor.py: load the state file, one SELECT, one raw listing
     n+1     the same, listing with the SDK's containers.list(all=True)
     fix     decnet-audit --fix on a fresh copy of the database (once --fix exists)
+    decnet  DECNET 1.0.0's reconcile_once, one steady pass (reconciler.py), and
+            audit-st: decnet-audit on the same converged copy of the database
 
 Wall time is from spawn to exit; CPU is the child's user+sys; peak RSS is the
 child's ru_maxrss, taken by a small launcher process (launcher.py). The
@@ -26,11 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,14 +40,10 @@ LAUNCHER = subprocess.Popen([sys.executable, str(HERE / "launcher.py")], stdin=s
                             stdout=subprocess.PIPE, text=True) if __name__ == "__main__" else None
 
 import benchfleet as bf  # noqa: E402 - after the launcher, on purpose
+import reconciler  # noqa: E402
+from report import check_report, findings_by_rule, fmt_load, report_linearity, report_size  # noqa: E402,E501
 
 AUDIT_EXE = str(Path(sys.executable).with_name("decnet-audit"))
-TARGETS = {  # name: (compare, limit, the size the issue sets it at)
-    "audit/floor": ("<=", 1.3, 5000),
-    "n+1/audit": (">=", 5.0, 5000),
-    "fix/audit": ("<=", 1.3, 5000),
-    "audit peak RSS MB": ("<=", 150.0, 10000),
-}
 
 
 @dataclass
@@ -56,6 +52,10 @@ class Variant:
     cmd: list[str]
     ok_codes: tuple[int, ...]
     prepare: object = None  # untimed, before every run (a fresh database copy)
+    stdout: Path | None = None  # where the child's output goes (else discarded)
+    after: object = None  # untimed, after every run: checks it, returns extra figures
+    last: dict = field(default_factory=dict)  # after()'s figures of the latest run
+    extra: dict = field(default_factory=dict)  # name -> figures of the timed runs
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
@@ -67,11 +67,14 @@ def run_once(v: Variant, workdir: Path) -> tuple[float, float, int]:
         v.prepare()
     err = workdir / "stderr.txt"
     LAUNCHER.stdin.write(json.dumps({"cmd": v.cmd, "cwd": str(workdir), "stderr": str(err),
+                                     "stdout": str(v.stdout) if v.stdout else None,
                                      "env": {"NO_COLOR": "1"}}) + "\n")
     LAUNCHER.stdin.flush()
     got = json.loads(LAUNCHER.stdout.readline())
     if got["rc"] not in v.ok_codes:
         sys.exit(f"{v.name}: exit {got['rc']}\n  {' '.join(v.cmd)}\n{err.read_text()[-3000:]}")
+    if v.after:
+        v.last = v.after()
     return got["wall"], got["cpu"], got["maxrss_kb"]
 
 
@@ -82,25 +85,6 @@ def fix_flags() -> list[str] | None:
     and update the docker-mismatch ones."""
     out = subprocess.run([AUDIT_EXE, "--help"], capture_output=True, text=True).stdout
     return ["--fix"] if "--fix" in out else None
-
-
-def findings_by_rule(report: Path, prefix: str) -> tuple[Counter, Counter]:
-    """Findings per rule about this benchmark's deckies, and about anything
-    else on the engine (other people's containers look orphaned)."""
-    mine, others = Counter(), Counter()
-    for f in json.loads(report.read_text())["findings"]:
-        (mine if f["decky"].startswith(prefix + "-") else others)[f["rule"]] += 1
-    return mine, others
-
-
-def check_report(report: Path, expected: Counter, prefix: str, what: str) -> None:
-    got, others = findings_by_rule(report, prefix)
-    if got != expected:
-        sys.exit(f"{what}: findings differ from the planted drift:\n  planted {dict(expected)}"
-                 f"\n  found   {dict(got)}")
-    print(f"  {what}: report matches the planted drift ({sum(expected.values())} findings: "
-          f"{', '.join(f'{r} {n}' for r, n in sorted(expected.items()))})"
-          + (f"; about other containers on the engine: {dict(others)}" if others else ""))
 
 
 def variants_for(backend: str, url: str, fix_url: str, prepare_fix, state: Path,
@@ -137,56 +121,8 @@ def measure(variants: list[Variant], reps: int, workdir: Path) -> None:
             v.walls.append(wall)
             v.cpus.append(cpu)
             v.rss_kb.append(rss)
-
-
-def med(xs):
-    return statistics.median(xs)
-
-
-def verdict(name: str, value: float, n: int) -> str:
-    cmp, limit, at = TARGETS[name]
-    ok = value <= limit if cmp == "<=" else value >= limit
-    where = "" if n == at else f", set at N={at:,}"
-    return f"(target {cmp} {limit:g}{where}: {'ok' if ok else 'MISSED'})"
-
-
-def report_size(n: int, backend: str, variants: dict[str, Variant]) -> dict:
-    print(f"\n  {backend}: {'variant':<8} {'wall med':>9} {'min':>7} {'max':>7} "
-          f"{'cpu med':>8} {'peak RSS':>9}")
-    for v in variants.values():
-        print(f"  {'':{len(backend)}}  {v.name.split('/')[0]:<8} {med(v.walls):8.3f}s "
-              f"{min(v.walls):6.3f}s {max(v.walls):6.3f}s {med(v.cpus):7.3f}s "
-              f"{med(v.rss_kb) / 1024:7.1f}MB")
-    audit = variants["audit"]
-    ratios = {}
-    if "floor" in variants:
-        ratios["audit/floor"] = med(audit.walls) / med(variants["floor"].walls)
-    if "n+1" in variants:
-        ratios["n+1/audit"] = med(variants["n+1"].walls) / med(audit.walls)
-    if "fix" in variants:
-        ratios["fix/audit"] = med(variants["fix"].walls) / med(audit.walls)
-    ratios["audit peak RSS MB"] = max(audit.rss_kb) / 1024
-    for name, value in ratios.items():
-        extra = ""
-        if name == "audit/floor":  # CPU alone: less sensitive to other people's load
-            extra = f"  [cpu: {med(audit.cpus) / med(variants['floor'].cpus):.2f}]"
-        print(f"    {name:<18} {value:7.2f} {verdict(name, value, n)}{extra}")
-    return {"ratios": ratios, "variants": {
-        k: {"wall": v.walls, "cpu": v.cpus, "rss_kb": v.rss_kb} for k, v in variants.items()}}
-
-
-def report_linearity(results: dict) -> None:
-    sizes = sorted(results)
-    if len(sizes) < 2:
-        return
-    print("\nCost against N (audit wall medians; linear means ratio <= N ratio):")
-    for backend in [k for k in results[sizes[0]] if k != "load"]:
-        for a, b in zip(sizes, sizes[1:], strict=False):
-            ta = med(results[a][backend]["variants"]["audit"]["wall"])
-            tb = med(results[b][backend]["variants"]["audit"]["wall"])
-            per = (tb - ta) / (b - a) * 1000
-            print(f"  {backend}: N={a:,} {ta:.3f}s -> N={b:,} {tb:.3f}s: x{tb / ta:.2f} for "
-                  f"x{b / a:g} the deckies; marginal {per:.3f} ms per decky")
+            for name, value in v.last.items():
+                v.extra.setdefault(name, []).append(value)
 
 
 def mariadb_reachable(url: str) -> str | None:
@@ -225,8 +161,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--workdir", type=Path, default=None,
                    help="state file, SQLite files and reports (/tmp/decnet-audit-<prefix>)")
     p.add_argument("--skip", default="", metavar="KINDS",
-                   help="comma-separated kinds not to run: floor, n+1, fix (n+1 takes a "
-                        "minute a run at N=10,000)")
+                   help="comma-separated kinds not to run: floor, n+1, fix, decnet (n+1 "
+                        "and decnet take a minute a run at N=10,000)")
+    p.add_argument("--db-name", default=None,
+                   help="MariaDB database (and its copies' prefix; default decnet_audit_<prefix>)")
     p.add_argument("--out", type=Path, help="also write every timing as JSON here")
     args = p.parse_args(argv)
     sizes = sorted(set(args.n or [1000]))
@@ -248,15 +186,21 @@ def main(argv: list[str]) -> int:
           f"engine {args.docker_host}, {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
     print(f"fix: {' '.join(fix) if fix else 'not measured (decnet-audit has no --fix yet)'}")
 
-    db_name = f"decnet_audit_{args.prefix}"
+    db_name = args.db_name or f"decnet_audit_{args.prefix}"
+    skip = {k.strip() for k in args.skip.split(",") if k.strip()}
+    decnet_python = None
+    if "decnet" not in skip:
+        decnet_python, where = reconciler.interpreter()
+        print(f"decnet: DECNET 1.0.0's reconciler under {decnet_python}" if decnet_python
+              else f"decnet: not measured (no DECNET 1.0.0 virtualenv: {where})")
     results: dict[int, dict] = {}
     try:
         for n in sizes:
-            results[n] = run_size(n, args, api, workdir, backends, fix, db_name)
+            results[n] = run_size(n, args, api, workdir, backends, fix, db_name, decnet_python)
         report_linearity(results)
     finally:
         if "mariadb" in backends:
-            bf.drop_mariadb(args.mysql_url, db_name, f"{db_name}_fix")
+            bf.drop_mariadb(args.mysql_url, db_name, f"{db_name}_fix", f"{db_name}_steady")
         if args.keep:
             print(f"\nkept {len(bf.own_containers(api, args.prefix))} containers "
                   f"(label {bf.BENCH_LABEL}={args.prefix})")
@@ -270,7 +214,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def run_size(n, args, api, workdir, backends, fix, db_name) -> dict:
+def run_size(n, args, api, workdir, backends, fix, db_name, decnet_python) -> dict:
     print(f"\n== N = {n:,} deckies ==")
     t0 = time.perf_counter()
     deckies = bf.plan(args.prefix, n)
@@ -291,7 +235,7 @@ def run_size(n, args, api, workdir, backends, fix, db_name) -> dict:
           f"({total:,} on the engine), {in_state:,} deckies in the state file")
     expected = bf.expected_findings(deckies)
     skip = {k.strip() for k in args.skip.split(",") if k.strip()}
-    out = {}
+    out, decnet_pairs = {}, []
     for backend in backends:
         vs = variants_for(backend, urls[backend], fix_urls[backend], prepare[backend], state,
                           args.docker_host, workdir, fix)
@@ -300,10 +244,17 @@ def run_size(n, args, api, workdir, backends, fix, db_name) -> dict:
                      f"audit/{backend}")
         if fix is not None and "fix" not in skip:
             check_fix(vs[-1], vs[0], fix_urls[backend], workdir, backend, args.prefix)
-    load0 = os.getloadavg()
+        if decnet_python:  # DECNET's reconciler, and the audit, on its converged copy
+            pair = reconciler.paired(Variant, decnet_python, backend, args, db_name, workdir,
+                                     state, deckies, vs[0].cmd)
+            run_once(pair[1], workdir)
+            reconciler.check_steady(findings_by_rule(Path(pair[1].cmd[-1]), args.prefix)[0],
+                                    backend)
+            decnet_pairs += pair
     variants = [v for backend in backends for v in variants_for(
         backend, urls[backend], fix_urls[backend], prepare[backend], state, args.docker_host,
-        workdir, fix) if v.name.split("/")[0] not in skip]
+        workdir, fix) if v.name.split("/")[0] not in skip] + decnet_pairs
+    load0 = os.getloadavg()
     measure(variants, args.reps, workdir)
     load1 = os.getloadavg()
     print(f"  load average (1/5/15 min) before {fmt_load(load0)}, after {fmt_load(load1)}")
@@ -326,10 +277,6 @@ def check_fix(fix_variant: Variant, audit_variant: Variant, fix_url: str, workdi
     left, _ = findings_by_rule(workdir / f"after-fix-{backend}.json", prefix)
     print(f"  fix/{backend}: {fixed} findings fixed; an audit of the fixed copy finds "
           f"{dict(left) or 'nothing'}")
-
-
-def fmt_load(load) -> str:
-    return "/".join(f"{x:.2f}" for x in load)
 
 
 if __name__ == "__main__":
