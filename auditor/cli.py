@@ -43,11 +43,19 @@ def build_parser(reporters) -> argparse.ArgumentParser:
     )
     src = p.add_argument_group("sources")
     src.add_argument("--state", metavar="PATH",
-                     help="state file (default: $DECNET_STATE_FILE, ./decnet-state.json, "
+                     help="state file (default: $DECNET_STATE_FILE, else DECNET's "
+                          "<root>/decnet-state.json, else ./decnet-state.json, "
                           "/var/lib/decnet/decnet-state.json)")
     src.add_argument("--db", metavar="URL",
-                     help="SQLAlchemy URL of DECNET's database (default: from DECNET_DB_* "
-                          "variables, else sqlite ./decnet.db)")
+                     help="SQLAlchemy URL of DECNET's database (default: DECNET's DECNET_DB_* "
+                          "settings, else sqlite $DECNET_DB_PATH, <root>/decnet.db or ./decnet.db)")
+    src.add_argument("--decnet-root", metavar="DIR",
+                     help="DECNET's root: the site-packages (or checkout) holding decnet/ "
+                          "(default: $DECNET_AUDIT_DECNET_ROOT, else found from the `decnet` "
+                          "script on PATH)")
+    src.add_argument("--decnet-ini", metavar="PATH",
+                     help="DECNET's ini file (default: $DECNET_AUDIT_DECNET_INI, $DECNET_CONFIG, "
+                          "/etc/decnet/decnet.ini)")
     docker = src.add_mutually_exclusive_group()
     docker.add_argument("--docker-host", metavar="URL",
                         help="Docker engine (default: DOCKER_HOST / the local socket)")
@@ -55,7 +63,8 @@ def build_parser(reporters) -> argparse.ArgumentParser:
                         help="read containers from `docker ps -a --no-trunc --format "
                              "'{{json .}}'` lines or a `docker inspect` array")
     src.add_argument("--host-uuid", metavar="ID",
-                     help="this host's uuid (default: $DECNET_HOST_UUID or 'local')")
+                     help="this host's uuid (default: DECNET_HOST_UUID from DECNET's settings, "
+                          "e.g. decnet.ini [agent] host-uuid, else 'local')")
 
     sel = p.add_argument_group("selection")
     sel.add_argument("-k", metavar="EXPR", dest="keyword",
@@ -186,6 +195,7 @@ def run(argv: list[str]) -> int:
     sources = Sources.resolve(
         os.environ, state=args.state, db=args.db, docker_host=args.docker_host,
         docker_snapshot=args.docker_snapshot, host_uuid=args.host_uuid,
+        decnet_root=args.decnet_root, decnet_ini=args.decnet_ini,
     )
     # --fix holds its lock from before the sources are read to after the re-audit.
     with session.FixSession(fix_options, sources, sys.stderr) as fix:

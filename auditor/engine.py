@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .decnet import HOST_UUID_ENV, LOCAL_HOST, dead_behind_running_rows
+from .decnet import LOCAL_HOST, dead_behind_running_rows
 from .model import (
     ANY_DECKY,
     DB,
@@ -29,27 +29,34 @@ from .model import (
 from .rule import Rule
 from .sources import database, statefile
 from .sources import docker as dockerengine
+from .sources.locate import locate
 
 
 @dataclass
 class Sources:
-    """Where to read from, resolved from options and DECNET's environment."""
+    """Where to read from, resolved from options and DECNET's settings
+    (:mod:`decnet_audit.sources.locate` says in which order)."""
 
     state_path: Path
     db_url: str
     docker_host: str | None = None
     docker_snapshot: Path | None = None
     host_uuid: str = LOCAL_HOST
+    provenance: tuple[str, ...] = ()  # header lines: where each source came from
 
     @classmethod
     def resolve(cls, env: Mapping[str, str], *, state=None, db=None, docker_host=None,
-                docker_snapshot=None, host_uuid=None) -> Sources:
+                docker_snapshot=None, host_uuid=None, decnet_root=None,
+                decnet_ini=None) -> Sources:
+        found = locate(env, state=state, db=db, host_uuid=host_uuid,
+                       decnet_root=decnet_root, decnet_ini=decnet_ini)
         return cls(
-            state_path=statefile.resolve_state_path(state, env),
-            db_url=database.resolve_db_url(db, env),
+            state_path=found.state_path,
+            db_url=found.db_url,
             docker_host=docker_host,
             docker_snapshot=Path(docker_snapshot) if docker_snapshot else None,
-            host_uuid=host_uuid or env.get(HOST_UUID_ENV) or LOCAL_HOST,
+            host_uuid=found.host_uuid,
+            provenance=tuple(found.provenance()),
         )
 
 
@@ -67,6 +74,8 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
     only = set(SOURCES if previous is None else only)
     statuses: dict[str, SourceStatus] = dict(previous.sources) if previous else {}
     deckies = previous.deckies if previous else None
+    compose_path = previous.compose_path if previous else None
+    copy = previous.deployment if previous else None
     rows, hosts = (previous.rows, previous.enrolled_hosts) if previous else (None, None)
     containers = previous.containers if previous else None
     docker = None
@@ -80,10 +89,11 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
             dockerengine.import_sdk()
         docker = _Background(dockerengine.read, src.docker_host, src.docker_snapshot)
     if STATE in only:
-        deckies, statuses[STATE] = statefile.read(src.state_path)
+        state, statuses[STATE] = statefile.read(src.state_path)
+        deckies, compose_path = state or (None, None)
     if DB in only:
         table, statuses[DB] = database.read(src.db_url)
-        rows, hosts = table or (None, None)
+        rows, hosts, copy = table or (None, None, None)
     if docker is not None:
         containers, statuses[DOCKER] = docker.result()
         if previous is not None and containers is not None:
@@ -98,6 +108,9 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
         containers=containers,
         enrolled_hosts=hosts,
         sources={s: statuses[s] for s in SOURCES if s in statuses},
+        compose_path=compose_path,
+        deployment=copy,
+        provenance=src.provenance,
     )
     if inspect_dead and src.docker_snapshot is None and DOCKER in only:
         fleet = _with_finish_times(fleet, src)

@@ -116,6 +116,9 @@ class Fleet:
     containers: list[Container] | None
     enrolled_hosts: frozenset[str] | None = None  # None: no swarm_hosts table
     sources: dict[str, SourceStatus] = field(default_factory=dict)
+    compose_path: str | None = None  # the state file's, as written
+    deployment: dict[str, Decky] | None = None  # the state table's copy, by name; None: none
+    provenance: tuple[str, ...] = ()  # where each source was found, for the header
 
     def observed(self, source: str) -> bool:
         return {STATE: self.deckies, DB: self.rows, DOCKER: self.containers}[source] is not None

@@ -20,7 +20,10 @@ _OPTIONS = (
     ("db", "URL", "SQLAlchemy URL of DECNET's database (default as decnet-audit's --db)"),
     ("docker-host", "URL", "Docker engine (default: DOCKER_HOST / the local socket)"),
     ("docker-snapshot", "FILE", "read containers from a docker ps/inspect capture"),
-    ("host-uuid", "ID", "this host's uuid (default: $DECNET_HOST_UUID or 'local')"),
+    ("host-uuid", "ID", "this host's uuid (default: DECNET_HOST_UUID from DECNET's settings, "
+                        "else 'local')"),
+    ("decnet-root", "DIR", "DECNET's root (default: found from the `decnet` script on PATH)"),
+    ("decnet-ini", "PATH", "DECNET's ini file (default: $DECNET_CONFIG, /etc/decnet/decnet.ini)"),
     ("config", "PATH", "decnet-audit config file (default: looked up from the working "
                        "directory upwards)"),
     ("baseline", "PATH", "waive the findings recorded in this baseline file"),
@@ -73,6 +76,7 @@ class _AuditSession:
                 docker_host=_opt(config, "docker-host"),
                 docker_snapshot=_opt(config, "docker-snapshot"),
                 host_uuid=_opt(config, "host-uuid"),
+                decnet_root=_opt(config, "decnet-root"), decnet_ini=_opt(config, "decnet-ini"),
             )
         except UsageError as exc:
             raise pytest.UsageError(f"decnet-audit: {exc}") from None
@@ -85,7 +89,8 @@ class _AuditSession:
         policy.finish(self.result)
 
     def pytest_report_header(self, config):
-        lines = [f"decnet-audit: host_uuid {self.fleet.host_uuid}"]
+        lines = [f"decnet-audit: {_visible(p)}" for p in self.fleet.provenance]
+        lines.append(f"decnet-audit: host_uuid {self.fleet.host_uuid}")
         for name, s in self.fleet.sources.items():
             lines.append(f"decnet-audit: {name} {'ok' if s.ok else 'ERROR'} "
                          f"{_visible(s.where)}: {_visible(s.detail)}")

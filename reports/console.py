@@ -73,6 +73,8 @@ class Console:
         if self.verbosity < 0:
             return
         self.rule_line("decnet-audit session starts", colour="bold")
+        for line in fleet.provenance:
+            self.line(visible(line))
         self.line(f"host_uuid: {visible(fleet.host_uuid)}")
         for name, s in fleet.sources.items():
             word, colour = ("ERROR", "red") if not s.ok else \

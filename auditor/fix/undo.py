@@ -24,12 +24,11 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from ..decnet import HOST_UUID_ENV, LOCAL_HOST
 from ..errors import SourceError, UsageError
 from ..model import CONFLICT, REFUSED
 from ..outcome import ExitCode
 from ..rule import FLEET_TABLE
-from ..sources.database import resolve_db_url
+from ..sources.locate import locate
 from ..text import visible
 from ..usage import Parser
 from . import faults, interrupt, journal
@@ -73,8 +72,10 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
     env = os.environ if env is None else env
     args = build_parser().parse_args(argv)
     source = journal.read(Path(args.journal), env)
-    local = args.host_uuid or env.get(HOST_UUID_ENV) or LOCAL_HOST
-    url = resolve_db_url(args.db, env)
+    # The same database and host as the audit that wrote the journal would
+    # find with the same options: DECNET's settings, as zero-config finds them.
+    found = locate(env, db=args.db, host_uuid=args.host_uuid)
+    local, url = found.host_uuid, found.db_url
     if source.host_uuid != local:
         raise UsageError(f"refused: journal {args.journal} was written by host "
                          f"{source.host_uuid!r}; this host is {local!r} (--host-uuid). "

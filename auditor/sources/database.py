@@ -20,6 +20,7 @@ from .. import nesting
 from ..decnet import COLUMNS
 from ..errors import SourceError, UsageError
 from ..model import DB, Row, SourceStatus
+from .statefile import deployment_copy
 
 _SYNC_DRIVERS = {
     "mysql": "mysql+pymysql", "mysql+asyncmy": "mysql+pymysql",
@@ -205,23 +206,35 @@ def describe_error(exc: BaseException, url: str | URL) -> str:
     return msg
 
 
-def read(url: str) -> tuple[tuple[list[Row], frozenset[str] | None] | None, SourceStatus]:
+def read(url: str) -> tuple[tuple[list[Row], frozenset[str] | None, dict | None] | None,
+                            SourceStatus]:
     """The source as the engine reads it: (rows, enrolled hosts or None when
-    there is no swarm_hosts table), or None when unreadable; and what came of it."""
+    there is no swarm_hosts table, the state table's deployment copy by decky
+    name or None), or None when unreadable; and what came of it."""
     where = mask(url)
     try:
-        rows, hosts = read_fleet_table(url)
+        rows, hosts, text = read_database(url)
     except SourceError as exc:
         return None, SourceStatus(DB, False, where, str(exc))
     detail = f"{len(rows)} rows"
     if hosts is not None:
         detail += f", {len(hosts)} enrolled hosts"
-    return (rows, hosts), SourceStatus(DB, True, where, detail)
+    copy, said = deployment_copy(text)
+    detail += f", {said}" if said else ""
+    return (rows, hosts, copy), SourceStatus(DB, True, where, detail)
 
 
 def read_fleet_table(url: str) -> tuple[list[Row], frozenset[str] | None]:
     """All rows of ``fleet_deckies`` (every host's) and the enrolled swarm
     hosts, or None when the database has no ``swarm_hosts`` table."""
+    rows, hosts, _copy = read_database(url)
+    return rows, hosts
+
+
+def read_database(url: str) -> tuple[list[Row], frozenset[str] | None, str | None]:
+    """:func:`read_fleet_table`, and the text of the ``state`` table's
+    ``deployment`` value (DECNET's other copy of the state file), or None
+    when the table or the key does not exist, in the same connection."""
     engine = connect(url)
     try:
         with engine.connect() as conn:
@@ -234,11 +247,16 @@ def read_fleet_table(url: str) -> tuple[list[Row], frozenset[str] | None]:
             hosts = None
             if "swarm_hosts" in tables:
                 hosts = frozenset(u for (u,) in conn.execute(text("SELECT uuid FROM swarm_hosts")))
+            copy = None
+            if "state" in tables:
+                q = conn.dialect.identifier_preparer.quote_identifier
+                copy = conn.execute(text(f"SELECT {q('value')} FROM {q('state')} "
+                                         f"WHERE {q('key')} = 'deployment'")).scalar()
     except (SQLAlchemyError, OSError) as exc:  # OSError: e.g. an ssl_ca file that is missing
         raise SourceError(f"{describe_error(exc, engine.url)}") from exc
     finally:
         engine.dispose()
-    return rows, hosts
+    return rows, hosts, copy
 
 
 # What DECNET's model stores: text, NULL, and (MariaDB) datetimes. SQLite

@@ -24,23 +24,32 @@ def resolve_state_path(arg: str | None, env: Mapping[str, str]) -> Path:
     return Path(DEFAULT_PATHS[0])
 
 
-def read(path: Path) -> tuple[list[Decky] | None, SourceStatus]:
-    """The source as the engine reads it: the deckies (None when unreadable)
-    and what came of it. A missing file is an empty fleet, not an error."""
+def read(path: Path) -> tuple[tuple[list[Decky], str | None] | None, SourceStatus]:
+    """The source as the engine reads it: (the deckies, the ``compose_path``),
+    or None when unreadable; and what came of it. A missing file is an empty
+    fleet, not an error."""
     try:
-        deckies = read_state(path)
+        found = read_deployment(path)
     except SourceError as exc:
         return None, SourceStatus(STATE, False, str(path), str(exc))
-    if deckies is None:
+    if found is None:
         # Read, and not there: an empty fleet, which no report may show as "ok".
-        return [], SourceStatus(STATE, True, str(path),
-                                "file not found: nothing deployed (empty fleet)", missing=True)
-    return deckies, SourceStatus(STATE, True, str(path), f"{len(deckies)} deckies")
+        return ([], None), SourceStatus(STATE, True, str(path),
+                                        "file not found: nothing deployed (empty fleet)",
+                                        missing=True)
+    return found, SourceStatus(STATE, True, str(path), f"{len(found[0])} deckies")
 
 
 def read_state(path: Path) -> list[Decky] | None:
     """The deckies in the file, or None when it does not exist (DECNET reads a
     missing file as "nothing deployed")."""
+    found = read_deployment(path)
+    return None if found is None else found[0]
+
+
+def read_deployment(path: Path) -> tuple[list[Decky], str | None] | None:
+    """The deckies and the ``compose_path`` of the file, or None when it does
+    not exist."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -59,7 +68,13 @@ def read_state(path: Path) -> list[Decky] | None:
         ) from exc
     if nesting.too_deep(raw):
         raise SourceError(nesting.message())
-    return parse_state(doc)
+    return parse_state(doc), compose_path_of(doc)
+
+
+def compose_path_of(doc: object) -> str | None:
+    """The payload's ``compose_path`` (a string), or None without one."""
+    value = doc.get("compose_path") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def parse_state(doc: object) -> list[Decky]:
@@ -110,3 +125,25 @@ def _expect(value, kind, at: str):
         want = {dict: "an object", list: "a list"}[kind]
         raise SourceError(f"{at}: expected {want}, got {type(value).__name__}")
     return value
+
+
+def deployment_copy(text: str | None) -> tuple[dict[str, Decky] | None, str]:
+    """The deckies, by name, of the state table's ``deployment`` value (the
+    state file's payload, as DECNET copies it there), and a few words for the
+    header. A copy that cannot be read is said, never an error: it is
+    DECNET's second record, not the one the other rules need."""
+    if text is None:
+        return None, ""  # no table, or no key: nothing to say
+    if not isinstance(text, str | bytes) or nesting.too_deep(text):
+        return None, "the state table's deployment copy is unreadable: not text DECNET writes"
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return None, f"the state table's deployment copy is not JSON ({str(exc)[:80]})"
+    if doc is None:
+        return None, "the state table's deployment copy is null (torn down by the API)"
+    try:
+        deckies = parse_state(doc)
+    except SourceError as exc:
+        return None, f"the state table's deployment copy is unreadable: {exc}"
+    return {d.name: d for d in deckies}, f"state table's deployment copy: {len(deckies)} deckies"
