@@ -31,6 +31,15 @@ NONKEY = tuple(c for c in COLUMNS if c not in KEY)
 DECKY_LABEL = "decnet.fleet.decky"
 SERVICE_LABEL = "decnet.fleet.service_name"
 
+# The labels `docker compose` puts on every container it starts; DECNET's
+# deployer runs `docker compose -p decnet -f <compose_path>` (engine/deployer.py).
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"  # the decky's name on its base container
+COMPOSE_FILES_LABEL = "com.docker.compose.project.config_files"  # = the state file's compose_path
+
+# Services that run once per host and get no per-decky container.
+FLEET_SINGLETONS = frozenset({"sniffer"})
+
 # fleet_deckies.state as DECNET's reconciler writes it.
 RUNNING, DEGRADED, FAILED, TORN_DOWN = "running", "degraded", "failed", "torn_down"
 
@@ -143,10 +152,14 @@ def docker_deckies(fleet: Fleet) -> dict[str, list[Container]]:
       that record's services; or
     * it is named ``X-<service>`` for a service some record of this fleet
       names (state file, any host's rows, a container's service label), and a
-      base container named ``X`` exists too.
+      base container named ``X`` exists too; or
+    * it is this deployment's base container of ``X`` by compose's labels:
+      service key and name ``X``, compose file the state file's compose_path.
 
     Use :attr:`Fleet.docker_deckies`, worked out once per fleet.
     """
+    from .ownership import owner  # it reads this module's labels: imported on use
+
     out: dict[str, list[Container]] = defaultdict(list)
     claimed: set[str] = set()
     by_name = fleet.containers_by_name
@@ -159,6 +172,8 @@ def docker_deckies(fleet: Fleet) -> dict[str, list[Container]]:
     for c in fleet.containers or ():
         if c.labels.get(DECKY_LABEL):
             claim(c.labels[DECKY_LABEL], c)
+        elif c.labels.get(COMPOSE_SERVICE_LABEL) == c.name and owner(fleet, c).ours:
+            claim(c.name, c)  # this deployment's base container, by compose's labels
     # The unlabelled base container of a decky whose services are labelled.
     for decky in list(out):
         if decky in by_name and DECKY_LABEL not in by_name[decky].labels:

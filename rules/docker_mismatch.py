@@ -9,6 +9,7 @@ from decnet_audit.decnet import (
 )
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, DOCKER, STATE
+from decnet_audit.ownership import deployed
 from decnet_audit.rule import NOW, Change, Rule
 
 
@@ -34,6 +35,12 @@ class DockerMismatch(Rule):
     finding naming DECNET's mistake, whatever the row says: a fix would be
     undone within one tick. Waive it once understood (``[[waivers]]``).
 
+    A decky that ``decnet mutate`` changed is judged by the services Docker
+    runs, those of the state table's deployment copy (see deployment-copy):
+    its new containers running make it ``running``, not ``torn_down``. DECNET's
+    reconciler reads the stale state file and computes another state: that
+    too is one report-only finding, naming the stale record.
+
     Otherwise converges by updating ``state`` to what Docker shows, with
     ``last_seen`` and ``updated_at`` set as DECNET's reconciler sets them on a
     state change. Safe: it records what was just observed, and it is the value
@@ -52,20 +59,39 @@ class DockerMismatch(Rule):
     def check(self, fleet):
         for name in self.subjects(fleet):
             decky, row = fleet.local_deckies[name], fleet.local_rows[name]
-            seen = fleet.aggregate(name, decky.services)
+            services, record = deployed(fleet, name)
+            seen = fleet.aggregate(name, services)
             decnet = fleet.decnet_view(name, decky.services)
-            if seen != decnet:
+            if seen != decnet and services != decky.services:
+                yield self._stale(fleet, name, decky.services, services, record, seen, decnet,
+                                  row.state)
+            elif seen != decnet:
                 yield self._misjudged(fleet, name, decky.services, seen, decnet, row.state)
             elif seen != row.state:
                 yield self.finding(
                     fleet, name,
                     f"row state is {row.state!r} but Docker shows {seen!r} "
-                    f"({self._containers(fleet, name, decky.services)}); "
+                    f"({self._containers(fleet, name, services)}); "
                     f"converge: set state to {seen!r}",
                     expected=seen,
                     actual=row.state,
                     field="state",
                 )
+
+    def _stale(self, fleet, name, stale, services, record, seen, decnet, state):
+        # `decnet mutate` saved the new services only in the state table.
+        return self.finding(
+            fleet, name,
+            f"Docker shows {seen!r} for the services of the {record} "
+            f"({self._containers(fleet, name, services)}), as `decnet mutate` left them, but "
+            f"DECNET's reconciler reads the stale state file ({', '.join(stale)}) and computes "
+            f"{decnet!r}; it writes {decnet!r} whenever the row says otherwise, so a fix would "
+            f"be undone; row state is {state!r}; report only (see deployment-copy)",
+            expected=seen,
+            actual=state,
+            field="state",
+            fixable=False,
+        )
 
     def _misjudged(self, fleet, name, services, seen, decnet, state):
         mistakes = "; ".join(reconciler_mistakes(fleet, name, services))

@@ -2,8 +2,9 @@
 
 Runs only after the database transaction committed. Each removal is
 conditional like a row write: the container must still be the one the audit
-saw (same id, same name, still labelled ``decnet.fleet.decky``); otherwise it
-is a conflict and left alone. A removed container cannot be brought back by
+saw (same id, same name, the same ``decnet.fleet.decky`` label and the same
+compose project and file, the proof that it is this deployment's); otherwise
+it is a conflict and left alone. A removed container cannot be brought back by
 ``undo``: its journal entry says so.
 """
 
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..decnet import DECKY_LABEL
+from ..decnet import COMPOSE_FILES_LABEL, COMPOSE_PROJECT_LABEL, DECKY_LABEL
 from ..model import CONFLICT, FIXED, SKIPPED
 from ..sources.docker import client_for, scrub
 from .plan import Planned
+
+_PROOF = (DECKY_LABEL, COMPOSE_PROJECT_LABEL, COMPOSE_FILES_LABEL)
 
 
 def remove(planned: list[Planned], base_url: str | None,
@@ -61,7 +64,7 @@ def _remove_one(client, p: Planned) -> None:
         return
     labels = (now.get("Config") or {}).get("Labels") or {}
     if now.get("Name", "").lstrip("/") != seen.name or \
-            labels.get(DECKY_LABEL) != seen.labels.get(DECKY_LABEL):
+            any(labels.get(k) != seen.labels.get(k) for k in _PROOF):
         p.status, p.detail = CONFLICT, (f"container {p.name} changed since the audit "
                                         f"(name or labels); left alone")
         return

@@ -2,21 +2,28 @@
 
 * **scope**: a change aimed at another host's row, at the row's key, at an
   unknown column, or at a container that is not DECNET's is refused;
+* **ownership**: a container is removed only with proof that it is this
+  deployment's (its compose file is the state file's ``compose_path``);
 * **empty state**: with no decky for this host in the state file, no run
-  deletes the host's rows or removes its containers unless told to.
+  deletes the host's rows or removes its containers unless told to;
+* **mass removal**: many containers at once need ``--confirm-removals``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
-from ..decnet import DECKY_LABEL, KEY, NONKEY
+from ..decnet import KEY, NONKEY
 from ..model import REFUSED, SKIPPED, STATE, Fleet
+from ..ownership import owner
 from ..rule import CONTAINER, FLEET_TABLE, Change
 from .sql import image
 
 if TYPE_CHECKING:
     from .plan import Options, Planned
+
+MAX_REMOVAL_SHARE = 0.10  # ... and at most this share of the deployment's containers
 
 
 def refusal(change: Change, fleet: Fleet, options: Options) -> tuple[str, str] | None:
@@ -71,9 +78,12 @@ def _container_refusal(change: Change, fleet: Fleet, options: Options) -> tuple[
         return REFUSED, f"refused: no container {change.name} was observed"
     if change.values.get("id") not in (None, c.id):
         return REFUSED, f"refused: container {change.name} is not the one observed"
-    if DECKY_LABEL not in c.labels:
-        return REFUSED, f"refused: container {change.name} has no {DECKY_LABEL} label, so it " \
-                        f"may not be DECNET's; remove it by hand"
+    proof = owner(fleet, c)
+    if not proof.ours:
+        # A DECNET label names a decky, not a deployment: two fleets on one
+        # engine label alike. Only compose's record of the file proves it.
+        return REFUSED, f"refused: no proof that container {change.name} belongs to this " \
+                        f"deployment ({proof.why}); remove it by hand if it is this host's"
     return None
 
 
@@ -106,3 +116,33 @@ def guard_empty_state(planned: list[Planned], fleet: Fleet, options: Options) ->
             f"refused: the state file{where} lists no decky for host {fleet.host_uuid!r}, so "
             f"this run would remove {what} of it; if nothing is deployed, pass "
             f"--allow-empty-state")
+
+
+def guard_mass_removal(planned: list[Planned], fleet: Fleet, options: Options) -> None:
+    # Argo CD asks before a prune: a run that would remove many containers at
+    # once is more likely reading the wrong records than cleaning up.
+    doomed = [p for p in planned if p.op == "remove" and p.status is None]
+    why = None if options.confirm_removals or not doomed else \
+        mass_removal(doomed, fleet, options.max_removals)
+    for p in doomed if why else ():
+        p.status, p.detail = REFUSED, (
+            f"refused: a mass removal: this run would remove {why}; check the state file "
+            f"and database it read, then pass --confirm-removals")
+
+
+def mass_removal(doomed: list[Planned], fleet: Fleet, max_removals: int) -> str | None:
+    """Why removing ``doomed`` at once is a mass removal, or None. More than
+    ``--max-removals`` containers always is; so is more than 10 % of this
+    deployment's containers (rounded up), unless they are one decky's: the
+    usual clean-up of one orphan decky on a small fleet needs no confirmation,
+    a wrong state file that orphans many deckies does."""
+    deckies = {f.decky for p in doomed for f in p.findings}
+    fleet_size = sum(1 for c in fleet.containers or () if owner(fleet, c).ours)
+    share = math.ceil(fleet_size * MAX_REMOVAL_SHARE)
+    what = f"{len(doomed)} containers of {len(deckies)} deck{'y' if len(deckies) == 1 else 'ies'}"
+    if len(doomed) > max_removals:
+        return f"{what}, more than --max-removals {max_removals}"
+    if len(doomed) > share and len(deckies) > 1:
+        return (f"{what}, more than {MAX_REMOVAL_SHARE:.0%} of this deployment's "
+                f"{fleet_size} containers ({share})")
+    return None

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..errors import UsageError
 
 LOCK_TIMEOUT = 30.0  # seconds a --fix or undo waits for another one to finish
+MAX_REMOVALS = 10  # containers one run removes without --confirm-removals (see guards)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=LOCK_TIMEOUT,
                    help=f"with --fix: wait this long for another --fix or undo to finish "
                         f"(default {LOCK_TIMEOUT:g})")
+    g.add_argument("--max-removals", metavar="N", type=int, default=MAX_REMOVALS,
+                   help=f"with --fix --unsafe-fixes: remove at most N containers, and no more "
+                        f"than 10%% of this deployment's unless they are one decky's, without "
+                        f"--confirm-removals (default {MAX_REMOVALS})")
+    g.add_argument("--confirm-removals", action="store_true",
+                   help="with --fix --unsafe-fixes: remove containers beyond --max-removals")
     g.add_argument("--allow-empty-state", action="store_true",
                    help="with --fix --unsafe-fixes: allow deleting rows and removing containers "
                         "when the state file lists no decky for this host (missing or empty)")
@@ -46,6 +53,8 @@ class FixOptions:
     dry_run: bool = False  # --dry-run or --diff
     unsafe: bool = False  # --unsafe-fixes
     allow_empty_state: bool = False
+    max_removals: int = MAX_REMOVALS
+    confirm_removals: bool = False
     journal: Path | None = None
     lock_timeout: float = LOCK_TIMEOUT
 
@@ -55,11 +64,14 @@ class FixOptions:
         fixing = args.fix or args.diff
         for flag, given in (("--unsafe-fixes", args.unsafe_fixes), ("--dry-run", args.dry_run),
                             ("--journal", args.journal), ("--allow-empty-state",
-                                                          args.allow_empty_state)):
+                                                          args.allow_empty_state),
+                            ("--confirm-removals", args.confirm_removals)):
             if given and not fixing:
                 raise UsageError(f"{flag} needs --fix")
         if args.journal and (args.dry_run or args.diff):
             raise UsageError("--journal: a dry run writes nothing, not even a journal")
+        if args.max_removals < 0:
+            raise UsageError("--max-removals must be 0 or more containers")
         if args.lock_timeout < 0:
             raise UsageError("--lock-timeout must be 0 or more seconds")
         if fixing and getattr(args, "write_baseline", None):
@@ -71,5 +83,6 @@ class FixOptions:
             journal.refuse_existing(Path(args.journal))
         return cls(enabled=bool(fixing), dry_run=bool(args.dry_run or args.diff),
                    unsafe=bool(args.unsafe_fixes), allow_empty_state=bool(args.allow_empty_state),
+                   max_removals=args.max_removals, confirm_removals=bool(args.confirm_removals),
                    journal=Path(args.journal) if args.journal else None,
                    lock_timeout=args.lock_timeout)

@@ -44,7 +44,7 @@ from ..model import (
     Fleet,
 )
 from ..rule import CONTAINER, FLEET_TABLE, NOW, Change, Rule
-from .guards import guard_empty_state, refusal
+from .guards import MAX_REMOVALS, guard_empty_state, guard_mass_removal, refusal
 from .sql import Image, image
 
 _WORST = {REFUSED: 4, CONFLICT: 3, SKIPPED: 2, PLANNED: 1, FIXED: 0}
@@ -56,6 +56,8 @@ class Options:
     unsafe: bool = False  # --unsafe-fixes
     allow_empty_state: bool = False  # --allow-empty-state
     live_docker: bool = True  # False when Docker was read from a snapshot
+    max_removals: int = MAX_REMOVALS  # --max-removals
+    confirm_removals: bool = False  # --confirm-removals
 
 
 @dataclass
@@ -152,6 +154,7 @@ def plan(result: AuditResult, fleet: Fleet, rules: list[Rule], options: Options,
             wanted[(change.target, change.name)].append((change, finding))
     planned = [p for key in sorted(wanted) if (p := _merge(wanted[key], fleet, now))]
     guard_empty_state(planned, fleet, options)
+    guard_mass_removal(planned, fleet, options)
     the_plan = Plan(now, planned, findings)
     settle(the_plan)
     return the_plan

@@ -83,7 +83,9 @@ class FixSession:
             return
         options = Options(unsafe=self.options.unsafe,
                           allow_empty_state=self.options.allow_empty_state,
-                          live_docker=self.sources.docker_snapshot is None)
+                          live_docker=self.sources.docker_snapshot is None,
+                          max_removals=self.options.max_removals,
+                          confirm_removals=self.options.confirm_removals)
         subsecond = self.sources.db_url.lower().startswith("sqlite")
         the_plan = plan(result, fleet, rules, options, now=write_time(subsecond))
         if result.interrupted:

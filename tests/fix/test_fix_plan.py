@@ -23,12 +23,13 @@ from decnet_audit.rules.foreign_host_row import ForeignHostRow
 from decnet_audit.rules.json_only import JsonOnly
 from kit.build import T0, bare, decky, labelled, row
 from kit.build import fleet as build_fleet
+from kit.fleet import COMPOSE_FILE
 
 BUILTIN = [JsonOnly(), DbOnly(), DockerMismatch(), ForeignHostRow()]
 
 
-def running(name, service="ssh"):
-    return labelled(name, service)
+def running(name, service="ssh", compose_file=COMPOSE_FILE):
+    return labelled(name, service, compose_file=compose_file)
 
 
 def fleet(deckies=(), rows=(), containers=(), *, state_ok=True, docker_ok=True):
@@ -203,7 +204,7 @@ class Orphans(Rule):
         return [Change("remove", "local", finding.decky, target="container")]
 
 
-def test_containers_are_removed_only_when_labelled_unsafe_and_live():
+def test_containers_are_removed_only_when_proven_ours_unsafe_and_live():
     plain = bare("plain")
     f = fleet([decky("b")], [], [running("a"), plain])
     p, result = planned(f, rules=[Orphans()])
@@ -222,8 +223,69 @@ def test_empty_state_file_never_removes_every_container_unless_forced():
     assert p.containers == []
     assert {x.fix_status for x in result.findings} == {REFUSED}
     assert "would remove 2 containers of it" in result.findings[0].fix_detail
-    p, _ = planned(f, rules=[Orphans()], unsafe=True, allow_empty_state=True)
+    p, _ = planned(f, rules=[Orphans()], unsafe=True, allow_empty_state=True,
+                   confirm_removals=True)
     assert [c.name for c in p.containers] == ["a-ssh", "b-ssh"]
+
+
+def test_a_decnet_label_is_no_proof_only_this_hosts_compose_file_is():
+    theirs = running("b", compose_file="/srv/other-decnet/decnet-compose.yml")
+    unproven = running("c", compose_file=None)
+    f = fleet([decky("a")], [], [running("a"), theirs, unproven])
+    p, result = planned(f, rules=[Orphans()], unsafe=True)
+    assert [c.name for c in p.containers] == ["a-ssh"]
+    why = {x.decky: x.fix_detail for x in result.findings if x.fix_status == REFUSED}
+    assert why.keys() == {"b-ssh", "c-ssh"}
+    assert "another deployment" in why["b-ssh"] and "/srv/other-decnet" in why["b-ssh"]
+    assert "no compose labels" in why["c-ssh"]
+
+
+def test_a_mass_removal_is_refused_unless_confirmed():
+    ours = [running(f"d{i:02}") for i in range(30)]
+    f = fleet([decky("keep")], [], ours)
+    p, result = planned(f, rules=[Orphans()], unsafe=True)
+    assert p.containers == []  # 30 removals of 30 deckies: over --max-removals 10
+    detail = result.findings[0].fix_detail
+    assert "would remove 30 containers of 30 deckies, more than --max-removals 10" in detail
+    assert "--confirm-removals" in detail
+    p, _ = planned(f, rules=[Orphans()], unsafe=True, confirm_removals=True)
+    assert len(p.containers) == 30
+    # Four of 30: within --max-removals but over 10 % of the deployment (3).
+    four = fleet([decky("keep")], [], ours[:4] + [running(f"k{i:02}") for i in range(26)])
+    p, result = planned(four, rules=[OnlyD()], unsafe=True)
+    assert p.containers == []
+    assert "more than 10% of this deployment's 30 containers (3)" in \
+        result.findings[0].fix_detail
+    p, _ = planned(fleet([decky("keep")], [], ours[:3]), rules=[Orphans()], unsafe=True,
+                   max_removals=2)
+    assert p.containers == []  # 3 > --max-removals 2
+
+
+def test_one_orphan_deckys_containers_are_no_mass_removal():
+    # Base and two services of one decky, all of a small deployment.
+    boxes = [running("gone", s) for s in ("base", "ssh", "http")]
+    p, _ = planned(fleet([decky("keep")], [], boxes), rules=[OneDecky()], unsafe=True)
+    assert len(p.containers) == 3
+
+
+class OnlyD(Orphans):
+    """Asks for the removal of the d* containers only."""
+
+    def check(self, fleet):
+        for name in self.subjects(fleet):
+            if name.startswith("d"):
+                yield self.finding(fleet, name, name)
+
+
+class OneDecky(Orphans):
+    """Every container it is given, as one decky's."""
+
+    def check(self, fleet):
+        for name in self.subjects(fleet):
+            yield self.finding(fleet, "gone", name, field=name)
+
+    def fix(self, finding, fleet):
+        return [Change("remove", "local", finding.field, target="container")]
 
 
 def test_journal_images_round_trip_exactly():

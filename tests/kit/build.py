@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from decnet_audit.decnet import DECKY_LABEL, SERVICE_LABEL, service_container_name
 from decnet_audit.model import DB, DOCKER, STATE, Container, Decky, Fleet, Row, SourceStatus
-from kit.fleet import decky_config, default_ip
+from kit.fleet import COMPOSE_FILE, compose_labels, decky_config, default_ip
 
 DEFAULT = object()  # "the default": None is a value (a NULL column, a null host_uuid)
 T0 = "2026-01-01 00:00:00.000000"  # updated_at of every built row, as SQLite keeps it
@@ -41,11 +41,13 @@ def row(name: str, state: str = "running", *, host: str = "local",
 
 
 def labelled(decky: str, service: str, state: str = "running", *, name: str | None = None,
-             **labels: str) -> Container:
-    """A service container with DECNET's labels."""
+             compose_file: str | None = COMPOSE_FILE, **labels: str) -> Container:
+    """A service container with DECNET's labels, and compose's for
+    ``compose_file`` (this fleet's by default; None: started by no compose)."""
+    compose = compose_labels(f"{decky}-{service}", compose_file) if compose_file else {}
     return Container(f"id-{decky}-{service}", name or service_container_name(decky, service),
                      state, {"decnet.fleet.service": "true", DECKY_LABEL: decky,
-                             SERVICE_LABEL: service, **labels})
+                             SERVICE_LABEL: service, **compose, **labels})
 
 
 def bare(name: str, state: str = "running") -> Container:
@@ -55,10 +57,11 @@ def bare(name: str, state: str = "running") -> Container:
 
 
 def fleet(deckies=(), rows=(), containers=(), *, host: str = "local", unread=(),
-          enrolled=None) -> Fleet:
+          enrolled=None, copy=None) -> Fleet:
     """A fleet as observed. A source in ``unread`` (STATE, DB, DOCKER) was not
     read: it is None with a failed status, as the engine leaves it;
-    ``containers=None`` is short for DOCKER unread."""
+    ``containers=None`` is short for DOCKER unread. ``copy``: the state
+    table's deployment copy (deckies). The compose file is kit.fleet's."""
     unread = {*unread, *((DOCKER,) if containers is None else ())}
     sources = {s: SourceStatus(s, s not in unread, f"<{s}>", "unreadable" if s in unread
                                else "ok") for s in (STATE, DB, DOCKER)}
@@ -67,4 +70,5 @@ def fleet(deckies=(), rows=(), containers=(), *, host: str = "local", unread=(),
                  None if DB in unread else list(rows),
                  None if DOCKER in unread else list(containers),
                  enrolled_hosts=None if enrolled is None else frozenset(enrolled),
-                 sources=sources)
+                 sources=sources, compose_path=COMPOSE_FILE,
+                 deployment=None if copy is None else {d.name: d for d in copy})

@@ -74,14 +74,31 @@ def decky_config(name: str, services=("ssh",), ip: str | None = None,
     return cfg
 
 
-def write_state(path: Path, deckies: list[dict], mode: str = "unihost") -> Path:
+COMPOSE_FILE = "/var/lib/decnet/decnet-compose.yml"  # the compose_path write_state records
+
+
+def compose_labels(service_key: str, compose_file: str = COMPOSE_FILE,
+                   project: str = "decnet") -> dict:
+    """The labels `docker compose -p decnet -f <compose_file>` puts on a
+    container (DECNET's deployer always uses project ``decnet``)."""
+    return {
+        "com.docker.compose.project": project,
+        "com.docker.compose.service": service_key,
+        "com.docker.compose.project.config_files": compose_file,
+        "com.docker.compose.project.working_dir": str(Path(compose_file).parent),
+        "com.docker.compose.oneoff": "False",
+    }
+
+
+def write_state(path: Path, deckies: list[dict], mode: str = "unihost",
+                compose_path: str = COMPOSE_FILE) -> Path:
     doc = {
         "config": {
             "mode": mode, "interface": "eth0", "subnet": "192.168.1.0/24",
             "gateway": "192.168.1.1", "deckies": deckies,
             "log_file": "/var/log/decnet/decnet.log", "ipvlan": False, "mutate_interval": 30,
         },
-        "compose_path": "/var/lib/decnet/decnet-compose.yml",
+        "compose_path": compose_path,
     }
     path.write_text(json.dumps(doc, indent=2))
     return path
@@ -154,6 +171,9 @@ class DockerFleet:
     client: object  # docker.DockerClient
     base_url: str
     created: list = field(default_factory=list)
+    # Deckies get compose's labels for this file, as DECNET's deploy leaves
+    # them; None for containers that no compose project started.
+    compose_file: str | None = COMPOSE_FILE
 
     def container(self, name: str, *, running: bool = True, labels: dict | None = None):
         c = self.client.containers.create(
@@ -169,8 +189,10 @@ class DockerFleet:
         """The base container ``<name>`` and one ``<name>-<service>`` per
         service. ``running`` is a bool for all services or a dict per service;
         a service mapped to None gets no container at all."""
+        compose = (lambda key: compose_labels(key, self.compose_file)) if self.compose_file \
+            else (lambda key: {})
         if base:
-            self.container(name, running=True)
+            self.container(name, running=True, labels=compose(name))
         for svc in services:
             state = running.get(svc, True) if isinstance(running, dict) else running
             if state is None:
@@ -180,6 +202,8 @@ class DockerFleet:
                 "decnet.fleet.decky": name,
                 "decnet.fleet.service_name": svc,
             } if labelled else {}
+            if labelled:
+                labels.update(compose(f"{name}-{svc}"))
             c = self.container(f"{name}-{svc.replace('_', '-')}", running=bool(state),
                                labels=labels)
             if not state:

@@ -14,12 +14,14 @@ import pytest
 
 from decnet_audit.engine import Sources, observe
 from decnet_audit.rules.orphan_container import OrphanContainer
-from kit.fleet import DockerFleet, decky_config, run_cli, unique, write_state
+from kit.fleet import DockerFleet, compose_labels, decky_config, run_cli, unique, write_state
 
 
 def labels(decky: str, service: str) -> dict:
+    # As DECNET's deploy leaves them: its own labels and compose's, for the
+    # compose_path that write_state records (the proof that they are ours).
     return {"decnet.fleet.service": "true", "decnet.fleet.decky": decky,
-            "decnet.fleet.service_name": service}
+            "decnet.fleet.service_name": service, **compose_labels(f"{decky}-{service}")}
 
 
 @pytest.fixture(scope="module")
