@@ -46,6 +46,7 @@ if Path.cwd().resolve().name == "decnet" or "site-packages" in str(Path.cwd()):
 
 import driver_core  # noqa: E402  (imports DECNET, after the environment above)
 import driver_docker  # noqa: E402, F401  (registers its ops)
+import driver_host  # noqa: E402, F401  (registers its ops: issue 14's)
 import driver_world  # noqa: E402, F401  (registers its ops)
 
 
