@@ -47,6 +47,7 @@ class DeploymentCopy(Rule):
 
     id = "deployment-copy"
     code = "DA009"
+    severity = "medium"  # DECNET's two records of the fleet tell two stories
     needs = (STATE, DB)
 
     def subjects(self, fleet):

@@ -38,6 +38,7 @@ class WorkerAsLocal(Rule):
 
     id = "worker-as-local"
     code = "DA010"
+    severity = "medium"  # a worker's deckies judged as another host's
     needs = (STATE, DB)
 
     def subjects(self, fleet):

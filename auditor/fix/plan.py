@@ -44,7 +44,8 @@ from ..model import (
     Fleet,
 )
 from ..rule import CONTAINER, FLEET_TABLE, NOW, Change, Rule
-from .guards import MAX_REMOVALS, guard_empty_state, guard_mass_removal, refusal
+from .guards import guard_empty_state, guard_mass_removal, refusal
+from .options import MAX_REMOVALS
 from .sql import Image, image
 
 _WORST = {REFUSED: 4, CONFLICT: 3, SKIPPED: 2, PLANNED: 1, FIXED: 0}
