@@ -17,16 +17,20 @@ from .outcome import ExitCode
 # Everything else is imported where it is used: `--version` must not pay for
 # the plugins, the config machinery or the fix options, let alone SQLAlchemy.
 
-COMMANDS = ("undo", "rule")
-# The two subcommands, as the usage line shows them below the audit's own.
+COMMANDS = ("undo", "rule", "merge")
+# The subcommands, as the usage line shows them below the audit's own.
 _COMMAND_USAGE = ("decnet-audit undo JOURNAL [--db URL] [--host-uuid ID] [--dry-run]\n"
                   "                         [--journal PATH] [--lock-timeout SECONDS] [-q]",
-                  "decnet-audit rule ID [ID ...]")
+                  "decnet-audit rule ID [ID ...]",
+                  "decnet-audit merge REPORT.json [REPORT.json ...] [--max-age HOURS]\n"
+                  "                         [--json PATH] [--junitxml PATH] [--html PATH] "
+                  "[--metrics PATH]")
 
 
 def build_parser(reporters) -> argparse.ArgumentParser:
     from .config.policy import add_arguments
     from .fix import options as fix_arguments
+    from .swarmrows import MASTER, WORKER
     from .usage import Parser
 
     p = Parser(
@@ -36,7 +40,9 @@ def build_parser(reporters) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="commands:\n"
                "  undo JOURNAL   put back the rows a --fix changed (decnet-audit undo --help)\n"
-               "  rule ID        print the documentation of one rule (id or code)\n\n"
+               "  rule ID        print the documentation of one rule (id or code)\n"
+               "  merge REPORT.json...  one fleet report from many hosts' JSON reports\n"
+               "                 (decnet-audit merge --help)\n\n"
                "exit codes: 0 no drift, 1 drift, 2 audit incomplete, 3 internal error,\n"
                "  4 usage error, 5 no rule selected, 6 --fix or undo wrote nothing (lock held,\n"
                "  transaction rolled back)",
@@ -65,6 +71,10 @@ def build_parser(reporters) -> argparse.ArgumentParser:
     src.add_argument("--host-uuid", metavar="ID",
                      help="this host's uuid (default: DECNET_HOST_UUID from DECNET's settings, "
                           "e.g. decnet.ini [agent] host-uuid, else 'local')")
+    src.add_argument("--role", choices=(MASTER, WORKER),
+                     help="master (reads the database) or worker (a DECNET agent: no "
+                          "database, state file vs Docker only); default: DECNET's "
+                          "[decnet] mode in /etc/decnet/decnet.ini ($DECNET_AUDIT_DECNET_INI)")
 
     sel = p.add_argument_group("selection")
     sel.add_argument("-k", metavar="EXPR", dest="keyword",
@@ -145,6 +155,10 @@ def run(argv: list[str]) -> int:
         from .fix import undo
 
         return undo.main(argv[1:])
+    if argv[:1] == ["merge"]:
+        from .merge import command
+
+        return command.main(argv[1:])
     if argv[:1] != ["rule"] and "--version" in (argv[:argv.index("--")] if "--" in argv
                                                  else argv):
         # Before the plugins are even looked up: a version check must be instant.
@@ -183,6 +197,7 @@ def run(argv: list[str]) -> int:
     # --version, --list-rules and usage errors never need them.
     from .engine import Sources, audit, observe
     from .fix import session
+    from .model import WORKER
     from .reports.console import Console, wants_colour
 
     verbosity = -1 if args.quiet else (1 if args.verbose else 0)
@@ -195,8 +210,11 @@ def run(argv: list[str]) -> int:
     sources = Sources.resolve(
         os.environ, state=args.state, db=args.db, docker_host=args.docker_host,
         docker_snapshot=args.docker_snapshot, host_uuid=args.host_uuid,
-        decnet_root=args.decnet_root, decnet_ini=args.decnet_ini,
+        decnet_root=args.decnet_root, decnet_ini=args.decnet_ini, role=args.role,
     )
+    if sources.role == WORKER and (args.fix or args.diff):
+        raise UsageError("--fix/--diff: a swarm worker has no database to converge, and "
+                         "its deckies are the master's to redeploy (see the findings)")
     # --fix holds its lock from before the sources are read to after the re-audit.
     with session.FixSession(fix_options, sources, sys.stderr) as fix:
         # Only stale-observation reads the finish times of dead containers.

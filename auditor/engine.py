@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import traceback
@@ -18,9 +19,11 @@ from .model import (
     DOCKER,
     DRIFT,
     ERROR,
+    MASTER,
     PASSED,
     SOURCES,
     STATE,
+    WORKER,
     AuditResult,
     Check,
     Fleet,
@@ -30,6 +33,7 @@ from .rule import Rule
 from .sources import database, statefile
 from .sources import docker as dockerengine
 from .sources.locate import locate
+from .sources.role import resolve_role
 
 
 @dataclass
@@ -43,20 +47,28 @@ class Sources:
     docker_snapshot: Path | None = None
     host_uuid: str = LOCAL_HOST
     provenance: tuple[str, ...] = ()  # header lines: where each source came from
+    role: str = MASTER  # a worker's database is not read: DECNET keeps none there
 
     @classmethod
     def resolve(cls, env: Mapping[str, str], *, state=None, db=None, docker_host=None,
                 docker_snapshot=None, host_uuid=None, decnet_root=None,
-                decnet_ini=None) -> Sources:
-        found = locate(env, state=state, db=db, host_uuid=host_uuid,
-                       decnet_root=decnet_root, decnet_ini=decnet_ini)
+                decnet_ini=None, role=None) -> Sources:
+        decided = resolve_role(role, {**env, "DECNET_AUDIT_DECNET_INI": decnet_ini}
+                               if decnet_ini else env)
+        # A worker has no database to find; an explicit --db is still parsed.
+        found = locate(env, state=state, db=db, host_uuid=host_uuid, decnet_root=decnet_root,
+                       decnet_ini=decnet_ini)
         return cls(
             state_path=found.state_path,
-            db_url=found.db_url,
+            db_url=found.db_url if decided.name != WORKER or db else "",
             docker_host=docker_host,
             docker_snapshot=Path(docker_snapshot) if docker_snapshot else None,
-            host_uuid=found.host_uuid,
+            # DECNET seeds DECNET_HOST_UUID from the ini's host-uuid: locate
+            # reads it so; the role's section is the fallback.
+            host_uuid=found.host_uuid if found.host_uuid != LOCAL_HOST
+            else decided.host_uuid or LOCAL_HOST,
             provenance=tuple(found.provenance()),
+            role=decided.name,
         )
 
 
@@ -75,8 +87,9 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
     statuses: dict[str, SourceStatus] = dict(previous.sources) if previous else {}
     deckies = previous.deckies if previous else None
     compose_path = previous.compose_path if previous else None
-    copy = previous.deployment if previous else None
-    rows, hosts = (previous.rows, previous.enrolled_hosts) if previous else (None, None)
+    tables = None if previous is None else database.Tables(
+        previous.rows, previous.enrolled_hosts, previous.swarm_hosts, previous.shards,
+        previous.deployment)
     containers = previous.containers if previous else None
     docker = None
     if DOCKER in only:
@@ -92,8 +105,12 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
         state, statuses[STATE] = statefile.read(src.state_path)
         deckies, compose_path = state or (None, None)
     if DB in only:
-        table, statuses[DB] = database.read(src.db_url)
-        rows, hosts, copy = table or (None, None, None)
+        if src.role == WORKER:
+            # A swarm worker keeps no database: its rows are an empty record
+            # and it has no db source at all.
+            tables = database.Tables([], None, None, None)
+        else:
+            tables, statuses[DB] = database.read(src.db_url)
     if docker is not None:
         containers, statuses[DOCKER] = docker.result()
         if previous is not None and containers is not None:
@@ -104,13 +121,18 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
     fleet = Fleet(
         host_uuid=src.host_uuid,
         deckies=deckies,
-        rows=rows,
+        rows=tables.rows if tables else None,
         containers=containers,
-        enrolled_hosts=hosts,
+        enrolled_hosts=tables.enrolled if tables else None,
         sources={s: statuses[s] for s in SOURCES if s in statuses},
         compose_path=compose_path,
-        deployment=copy,
+        deployment=tables.deployment if tables else None,
         provenance=src.provenance,
+        role=src.role,
+        shards=tables.shards if tables else None,
+        swarm_hosts=tables.hosts if tables else None,
+        subnet=getattr(deckies, "subnet", None),
+        hostname=socket.gethostname(),
     )
     if inspect_dead and src.docker_snapshot is None and DOCKER in only:
         fleet = _with_finish_times(fleet, src)
@@ -194,8 +216,17 @@ def audit(
     deselected = 0
     interrupted = False
     rule_seconds: dict[str, float] = {}
+    not_applicable: dict[str, str] = {}
+    ran_rules: list[Rule] = []
     try:
         for rule in rules:
+            why = rule.not_applicable(fleet)
+            if why is not None:
+                # Not run at all: not a pass (nothing was checked) and not an
+                # error (nothing failed): e.g. fleet_deckies rules on a worker.
+                not_applicable[rule.id] = why
+                continue
+            ran_rules.append(rule)
             t_rule = time.perf_counter()
             ran = run_rule(rule, fleet)
             rule_seconds[rule.id] = time.perf_counter() - t_rule
@@ -215,10 +246,15 @@ def audit(
         started_at=stamp,
         duration=time.perf_counter() - t0,
         sources=fleet.sources,
-        rules=[r.info() for r in rules],
+        rules=[r.info() for r in ran_rules],
         checks=checks,
         interrupted=interrupted,
         deselected=deselected,
         rule_seconds=rule_seconds,
+        not_applicable=not_applicable,
+        fleet=fleet,
+        # The machine observed: the fleet knows it (a report may be built
+        # from a fleet observed elsewhere), else this one.
+        **({"hostname": fleet.hostname} if fleet.hostname else {}),
     )
 

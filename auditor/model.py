@@ -23,6 +23,7 @@ from .decnet import (
     docker_deckies,
     service_container_name,
 )
+from .swarmrows import MASTER, WORKER, Shard, SwarmHost  # noqa: F401 - WORKER re-exported
 
 STATE, DB, DOCKER = "state", "db", "docker"
 SOURCES = (STATE, DB, DOCKER)
@@ -119,6 +120,11 @@ class Fleet:
     compose_path: str | None = None  # the state file's, as written
     deployment: dict[str, Decky] | None = None  # the state table's copy, by name; None: none
     provenance: tuple[str, ...] = ()  # where each source was found, for the header
+    role: str = MASTER
+    shards: list[Shard] | None = None  # a master's tables; None: no such table
+    swarm_hosts: dict[str, SwarmHost] | None = None
+    subnet: str | None = None  # the state file's config.subnet
+    hostname: str | None = None  # this machine's name, for reports joined elsewhere
 
     def observed(self, source: str) -> bool:
         return {STATE: self.deckies, DB: self.rows, DOCKER: self.containers}[source] is not None
@@ -259,6 +265,9 @@ class AuditResult:
     # The machine audited: reports of several hosts (all "local" to DECNET)
     # must be told apart.
     hostname: str = field(default_factory=lambda: _hostname())
+    not_applicable: dict[str, str] = field(default_factory=dict)  # rule id -> why not run
+    fleet: Fleet | None = None  # what the rules looked at (the report's inventory)
+    hosts: list[dict] | None = None  # a merged report's table of hosts (decnet_audit.merge)
 
     @property
     def findings(self) -> list[Finding]:

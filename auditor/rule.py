@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .decnet import FLEET_TABLE
-from .model import Finding, Fleet, RuleInfo
+from .model import DB, WORKER, Finding, Fleet, RuleInfo
 
 
 class _Now:
@@ -72,6 +72,21 @@ class Rule:
     #: How much the drift matters: "high", "medium" or "low" (see SEVERITIES).
     #: Shown in --list-rules and every report; ``--fail-on high`` uses it.
     severity: ClassVar[str] = "medium"
+    #: Host roles the rule applies to (``"master"``, ``"worker"``); None: any.
+    roles: ClassVar[tuple[str, ...] | None] = None
+    #: A DECNET worker keeps no database, so a rule that ``needs`` the
+    #: database does not apply there, unless it sets this: it then reads a
+    #: worker's missing database as an empty record.
+    on_worker: ClassVar[bool] = False
+
+    def not_applicable(self, fleet: Fleet) -> str | None:
+        """Why the rule does not apply to this host (it is then not run, and
+        reported as not applicable: neither passed nor an error), or None."""
+        if self.roles is not None and fleet.role not in self.roles:
+            return f"applies only on a {' or '.join(self.roles)}, this host is a {fleet.role}"
+        if fleet.role == WORKER and DB in self.needs and not self.on_worker:
+            return "needs fleet_deckies: a DECNET swarm worker keeps no database"
+        return None
 
     def subjects(self, fleet: Fleet) -> Iterable[str]:
         """Decky names this rule examines; each is one check (one JUnit testcase)."""

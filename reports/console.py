@@ -75,15 +75,25 @@ class Console:
         self.rule_line("decnet-audit session starts", colour="bold")
         for line in fleet.provenance:
             self.line(visible(line))
-        self.line(f"host_uuid: {visible(fleet.host_uuid)}")
+        self.line(f"host_uuid: {visible(fleet.host_uuid)}  role: {fleet.role}")
         for name, s in fleet.sources.items():
             word, colour = ("ERROR", "red") if not s.ok else \
                 ("ABSENT", "yellow") if s.missing else ("ok", "green")
             status = self._paint(f"{word:<6}", colour)
             self.line(f"{name:<7}{status} {visible(s.where)}: {visible(s.detail)}")
-        self.line(f"rules: {len(rules)} selected ({', '.join(r.id for r in rules)})")
+        skipped: dict[str, list[str]] = {}
+        for r in rules:
+            why = r.not_applicable(fleet)
+            if why is not None:
+                skipped.setdefault(why, []).append(r.id)
+        running = [r for r in rules if all(r.id not in ids for ids in skipped.values())]
+        self.line(f"rules: {len(running)} selected ({', '.join(r.id for r in running)})")
+        for why, ids in skipped.items():
+            # A unihost would always list the master pack: only -v or a worker says so.
+            if self.verbosity > 0 or fleet.role == "worker":
+                self.line(f"not applicable: {', '.join(ids)} ({why})")
         self.line()
-        self._total_rules = len(rules)
+        self._total_rules = len(running)
 
     def rule_done(self, rule: Rule, checks: list[Check]) -> None:
         if self.verbosity < 0:

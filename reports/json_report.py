@@ -1,4 +1,4 @@
-"""``--json PATH``: the machine-readable report (schema version 1)."""
+"""``--json PATH``: the machine-readable report (schema version 2)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ import re
 from collections.abc import Iterator
 
 from decnet_audit.hookspecs import hookimpl
+from decnet_audit.inventory import inventory
 from decnet_audit.model import AuditResult
 from decnet_audit.outcome import summary
 from decnet_audit.reporter import Reporter
 from decnet_audit.text import visible
 
-SCHEMA_VERSION = 1
+# 2: the host's role, the rules that do not apply here, each check's
+# "crashed" (the rule raised), and the host's inventory (what it observed, so
+# that reports join without reading hosts).
+SCHEMA_VERSION = 2
 
 
 def _clean(value):
@@ -42,13 +46,15 @@ def _document(result: AuditResult, lazy: bool = False) -> dict:
     if lazy:
         checks = map(check_line, result.checks)
     else:
-        checks = [{"rule": c.rule, "decky": c.decky, "outcome": c.outcome, "error": c.error}
-                  for c in result.checks]
+        checks = [{"rule": c.rule, "decky": c.decky, "outcome": c.outcome, "error": c.error,
+                   "crashed": c.crashed} for c in result.checks]
     severity = {r.id: r.severity for r in result.rules}
-    return {
+    fleet = result.fleet
+    doc = {
         "version": SCHEMA_VERSION,
         "host_uuid": result.host_uuid,
         "hostname": result.hostname,
+        "role": fleet.role if fleet is not None else ("fleet" if result.hosts else None),
         "started_at": result.started_at,
         "sources": {
             name: {"status": "ok" if s.ok else "error", "where": s.where, "detail": s.detail,
@@ -74,8 +80,20 @@ def _document(result: AuditResult, lazy: bool = False) -> dict:
             for f in result.findings
         ],
         "waivers": [w.as_dict() for w in result.waivers],
+        "not_applicable": [{"rule": r, "reason": why}
+                           for r, why in result.not_applicable.items()],
         "summary": summary(result),
     }
+    if fleet is not None:
+        doc["inventory"] = Section(inventory(fleet))
+    if result.hosts is not None:
+        doc["hosts"] = result.hosts
+    return doc
+
+
+class Section(dict):
+    """An object of the report written key by key, its lists one item a line
+    (an inventory holds one entry per decky: json's C encoder then writes it)."""
 
 
 # How json.dumps (ensure_ascii) writes a surrogate code point. It also writes
@@ -97,10 +115,11 @@ def check_line(c) -> Encoded:
     if type(c.rule) is type(c.decky) is type(c.outcome) is str and (
             c.error is None or type(c.error) is str):
         error = "null" if c.error is None else _STR(c.error)
+        crashed = "true" if c.crashed else "false"
         return Encoded(f'{{"rule": {_STR(c.rule)}, "decky": {_STR(c.decky)}, '
-                       f'"outcome": {_STR(c.outcome)}, "error": {error}}}')
+                       f'"outcome": {_STR(c.outcome)}, "error": {error}, "crashed": {crashed}}}')
     return Encoded(_LINE.encode({"rule": c.rule, "decky": c.decky, "outcome": c.outcome,
-                                 "error": c.error}))
+                                 "error": c.error, "crashed": bool(c.crashed)}))
 
 
 def dumps(doc: dict) -> str:
@@ -109,20 +128,31 @@ def dumps(doc: dict) -> str:
     one line. A fleet of 5,000 deckies makes tens of thousands of checks; json
     only uses its C encoder without ``indent``, and one line per check keeps
     the file greppable."""
-    pieces = ["{"]
+    pieces: list[str] = []
+    _object(doc, "\n", pieces)
+    pieces.append("\n")
+    return "".join(pieces)
+
+
+def _object(doc: dict, margin: str, pieces: list[str]) -> None:
+    inner = margin + "  "
+    pieces.append("{")
+    first = True
     for key, value in doc.items():
-        pieces.append(("\n  " if len(pieces) == 1 else ",\n  ") + json.dumps(key) + ": ")
-        if isinstance(value, list | Iterator):
+        pieces.append(("" if first else ",") + inner + json.dumps(key) + ": ")
+        first = False
+        if isinstance(value, Section):
+            _object(value, inner, pieces)
+        elif isinstance(value, list | Iterator):
             empty = True
             for item in value:
-                pieces.append("[\n    " if empty else ",\n    ")
+                pieces.append("[" + inner + "  " if empty else "," + inner + "  ")
                 pieces.append(item if type(item) is Encoded else _LINE.encode(item))
                 empty = False
-            pieces.append("[]" if empty else "\n  ]")
+            pieces.append("[]" if empty else inner + "]")
         else:
-            pieces.append(json.dumps(value, indent=2, default=str).replace("\n", "\n  "))
-    pieces.append("\n}\n")
-    return "".join(pieces)
+            pieces.append(json.dumps(value, indent=2, default=str).replace("\n", inner))
+    pieces.append("}" if first else margin + "}")
 
 
 class JsonReporter(Reporter):

@@ -7,6 +7,7 @@ from collections import defaultdict
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, STATE
 from decnet_audit.rule import Rule
+from decnet_audit.swarm import is_master
 
 
 class ForeignHostRow(Rule):
@@ -20,7 +21,10 @@ class ForeignHostRow(Rule):
       two hosts think they own one decky;
     * a state-file entry is assigned to another host (its ``host_uuid`` is
       neither null nor the local one): a host-local file describes a decky
-      this host does not run;
+      this host does not run (except on a swarm master, whose ``decky_shards``
+      or ``swarm_hosts`` hold rows: its state file places deckies on workers by
+      design, and the master pack's ``shard-placement`` checks those
+      placements);
     * a row's ``host_uuid`` is neither the local one nor an enrolled host in
       ``swarm_hosts`` (checked only when that table exists): a row left by a
       decommissioned or never-enrolled host.
@@ -63,7 +67,10 @@ class ForeignHostRow(Rule):
                     expected="host_uuid enrolled in swarm_hosts",
                     actual=f"host_uuid {row.host_uuid!r} not enrolled",
                 ))
+        placing = is_master(fleet)  # a swarm master's placements: shard-placement's
         for d in fleet.deckies or ():
+            if placing:
+                break
             if not fleet.is_local(d.host_uuid):
                 found[d.name].append(self.finding(
                     fleet, d.name,

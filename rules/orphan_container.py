@@ -55,6 +55,8 @@ class OrphanContainer(Rule):
     severity = "high"  # containers no record manages, still on the network
     needs = (STATE, DB, DOCKER)
     fix_safety = "unsafe"
+    # A worker keeps no database: its state file alone says what it runs.
+    on_worker = True
 
     def subjects(self, fleet):
         return sorted(fleet.docker_deckies)

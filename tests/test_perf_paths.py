@@ -71,11 +71,12 @@ def test_report_cleans_exactly_when_the_slow_path_would(s):
     assert json.loads(text) == json_report._clean(doc)
 
 
-@given(st.text(), st.text(), st.sampled_from(["passed", "drift"]), st.none() | st.text())
-def test_check_line_is_what_json_dumps_writes(rule, decky, outcome, error):
-    check = Check(rule, decky, outcome, error=error)
+@given(st.text(), st.text(), st.sampled_from(["passed", "drift"]), st.none() | st.text(),
+       st.booleans())
+def test_check_line_is_what_json_dumps_writes(rule, decky, outcome, error, crashed):
+    check = Check(rule, decky, outcome, error=error, crashed=crashed)
     assert json_report.check_line(check) == json.dumps(
-        {"rule": rule, "decky": decky, "outcome": outcome, "error": error})
+        {"rule": rule, "decky": decky, "outcome": outcome, "error": error, "crashed": crashed})
 
 
 # -- the container listing ----------------------------------------------------------

@@ -22,7 +22,8 @@ from typing import Any
 from ..rule import Rule
 
 # The Rule contract, never options.
-_CONTRACT = {"id", "code", "needs", "fix_needs", "fix_safety", "options", "severity"}
+_CONTRACT = {"id", "code", "needs", "fix_needs", "fix_safety", "options", "severity",
+             "roles", "on_worker"}
 
 
 def options_of(cls: type[Rule]) -> dict[str, Any]:

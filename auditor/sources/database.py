@@ -8,18 +8,18 @@ table: a database without ``fleet_deckies`` is a source error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .. import nesting
 from ..decnet import COLUMNS
 from ..errors import SourceError, UsageError
-from ..model import DB, Row, SourceStatus
+from ..model import DB, Row, Shard, SourceStatus, SwarmHost
+from .rowcheck import check_rows
 from .statefile import deployment_copy
 
 _SYNC_DRIVERS = {
@@ -206,35 +206,46 @@ def describe_error(exc: BaseException, url: str | URL) -> str:
     return msg
 
 
-def read(url: str) -> tuple[tuple[list[Row], frozenset[str] | None, dict | None] | None,
-                            SourceStatus]:
-    """The source as the engine reads it: (rows, enrolled hosts or None when
-    there is no swarm_hosts table, the state table's deployment copy by decky
-    name or None), or None when unreadable; and what came of it."""
+class Tables(NamedTuple):
+    """What one pass over DECNET's database read."""
+
+    rows: list[Row]
+    enrolled: frozenset[str] | None  # None: no swarm_hosts table
+    hosts: dict[str, SwarmHost] | None
+    shards: list[Shard] | None  # None: no decky_shards table (not a swarm master)
+    deployment: dict | None = None  # the state table's copy by decky name; None: none
+
+
+def read(url: str) -> tuple[Tables | None, SourceStatus]:
+    """The source as the engine reads it: the tables of one pass, or None
+    when unreadable; and what came of it."""
     where = mask(url)
     try:
-        rows, hosts, text = read_database(url)
+        tables, text = read_database(url)
     except SourceError as exc:
         return None, SourceStatus(DB, False, where, str(exc))
-    detail = f"{len(rows)} rows"
-    if hosts is not None:
-        detail += f", {len(hosts)} enrolled hosts"
+    detail = f"{len(tables.rows)} rows"
+    if tables.enrolled is not None:
+        detail += f", {len(tables.enrolled)} enrolled hosts"
+    if tables.shards is not None:
+        detail += f", {len(tables.shards)} shards"
     copy, said = deployment_copy(text)
     detail += f", {said}" if said else ""
-    return (rows, hosts, copy), SourceStatus(DB, True, where, detail)
+    return tables._replace(deployment=copy), SourceStatus(DB, True, where, detail)
 
 
 def read_fleet_table(url: str) -> tuple[list[Row], frozenset[str] | None]:
     """All rows of ``fleet_deckies`` (every host's) and the enrolled swarm
     hosts, or None when the database has no ``swarm_hosts`` table."""
-    rows, hosts, _copy = read_database(url)
-    return rows, hosts
+    tables, _copy = read_database(url)
+    return tables.rows, tables.enrolled
 
 
-def read_database(url: str) -> tuple[list[Row], frozenset[str] | None, str | None]:
-    """:func:`read_fleet_table`, and the text of the ``state`` table's
-    ``deployment`` value (DECNET's other copy of the state file), or None
-    when the table or the key does not exist, in the same connection."""
+def read_database(url: str) -> tuple[Tables, str | None]:
+    """``fleet_deckies``, on a swarm master ``swarm_hosts`` and
+    ``decky_shards``, and the text of the ``state`` table's ``deployment``
+    value (DECNET's other copy of the state file; None when the table or the
+    key does not exist), read on one connection one after the other."""
     engine = connect(url)
     try:
         with engine.connect() as conn:
@@ -243,10 +254,13 @@ def read_database(url: str) -> tuple[list[Row], frozenset[str] | None, str | Non
                 raise SourceError("no fleet_deckies table (is this DECNET's database?)")
             rows = [Row(*r) for r in _select_all(conn, f"SELECT {', '.join(COLUMNS)} "
                                                       f"FROM fleet_deckies")]
-            _check_rows(rows)
-            hosts = None
+            check_rows(rows)
+            hosts = shards = None
             if "swarm_hosts" in tables:
-                hosts = frozenset(u for (u,) in conn.execute(text("SELECT uuid FROM swarm_hosts")))
+                hosts = {h.uuid: h for h in (SwarmHost(*r) for r in swarm_hosts(conn))}
+            if "decky_shards" in tables:
+                shards = [Shard(*r) for r in _select_all(
+                    conn, f"SELECT {', '.join(SHARD_COLUMNS)} FROM decky_shards")]
             copy = None
             if "state" in tables:
                 q = conn.dialect.identifier_preparer.quote_identifier
@@ -256,38 +270,19 @@ def read_database(url: str) -> tuple[list[Row], frozenset[str] | None, str | Non
         raise SourceError(f"{describe_error(exc, engine.url)}") from exc
     finally:
         engine.dispose()
-    return rows, hosts, copy
+    return Tables(rows, None if hosts is None else frozenset(hosts), hosts, shards), copy
 
 
-# What DECNET's model stores: text, NULL, and (MariaDB) datetimes. SQLite
-# keeps any value in any column, so a row can hold what DECNET never writes.
-_STORED = frozenset({str, type(None), datetime})
-_JSON_COLUMNS = ("services", "decky_config")
+SHARD_COLUMNS = (
+    "decky_name", "host_uuid", "services", "decky_config", "decky_ip", "state",
+    "last_error", "compose_hash", "last_seen", "updated_at",
+)
+HOST_COLUMNS = ("uuid", "name", "address", "status", "last_heartbeat")
 
 
-def _check_rows(rows: list[Row]) -> None:
-    """Refuse, in one line naming the row, values no rule can judge: a BLOB
-    or a number where DECNET writes text, JSON nested past any DECNET record.
-    The audit of such a table is incomplete, never a crash."""
-    for row in rows:
-        if not {*map(type, (getattr(row, c) for c in COLUMNS))} <= _STORED:
-            for column in COLUMNS:
-                value = getattr(row, column)
-                if type(value) not in _STORED:
-                    kind = "a BLOB" if isinstance(value, bytes) else f"the {type(value).__name__}"
-                    raise SourceError(f"row {_key(row)}: {column} holds {kind} "
-                                      f"{_shown(value)}, not the text DECNET writes")
-        for column in _JSON_COLUMNS:
-            if nesting.too_deep(getattr(row, column) or ""):
-                raise SourceError(f"row {_key(row)}: {column}: {nesting.message()}")
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, bytes):
-        return f"X'{value[:16].hex().upper()}'" + ("..." if len(value) > 16 else "")
-    return repr(value)[:40]
-
-
-def _key(row: Row) -> str:
-    return f"({_shown(row.host_uuid) if not isinstance(row.host_uuid, str) else row.host_uuid}, " \
-           f"{_shown(row.name) if not isinstance(row.name, str) else row.name})"
+def swarm_hosts(conn) -> list:
+    # A unihost's database may hold an older or trimmed swarm_hosts: only
+    # its uuid is required, a missing column reads as NULL.
+    have = {c["name"] for c in inspect(conn).get_columns("swarm_hosts")}
+    cols = ", ".join(c if c in have else "NULL" for c in HOST_COLUMNS)
+    return _select_all(conn, f"SELECT {cols} FROM swarm_hosts")

@@ -77,11 +77,21 @@ def compose_path_of(doc: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+class Deckies(list):
+    """The state file's entries, with the fleet-wide settings reports need."""
+
+    subnet: str | None = None  # config.subnet: the LAN the deckies' IPs are on
+    mode: str | None = None  # config.mode: "unihost" or "swarm"
+
+
 def parse_state(doc: object) -> list[Decky]:
     config = _expect(doc, dict, "the top level").get("config")
     config = _expect(config, dict, "config")
     deckies = _expect(config.get("deckies", []), list, "config.deckies")
-    out, names = [], set()
+    out, names = Deckies(), set()
+    subnet, mode = config.get("subnet"), config.get("mode")
+    out.subnet = subnet if isinstance(subnet, str) else None
+    out.mode = mode if isinstance(mode, str) else None
     for i, entry in enumerate(deckies):
         # The usual entry passes these cheap checks; anything else is looked
         # at again by _check_entry, which says exactly what is wrong.

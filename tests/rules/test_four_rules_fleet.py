@@ -5,6 +5,7 @@ reports its own drift and nothing of the others'."""
 from __future__ import annotations
 
 import os
+import socket
 import time
 from datetime import timedelta
 from types import SimpleNamespace
@@ -70,4 +71,5 @@ def test_each_rule_reports_only_its_own_drift(tmp_path, db, engine):
     assert all(f["host_uuid"] == "local" for f in run.findings() if f["decky"] in mine)
     text = metrics.read_text()
     assert 'decnet_audit_source_up{source="docker"} 1' in text
-    assert 'decnet_audit_findings{rule="config-drift",outcome="drift"} 1' in text
+    host = f'host_uuid="local",hostname="{socket.gethostname()}"'
+    assert f'decnet_audit_findings{{{host},rule="config-drift",outcome="drift"}} 1' in text

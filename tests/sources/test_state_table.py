@@ -25,16 +25,16 @@ def payload(*names):
 
 def test_no_state_table_is_no_error(db):
     db.insert("local", "a")
-    rows, _hosts, copy = read_database(db.url)
-    assert [r.name for r in rows] == ["a"] and copy is None
+    tables, copy = read_database(db.url)
+    assert [r.name for r in tables.rows] == ["a"] and copy is None
 
 
 def test_the_deployment_key_is_read_when_there(db):
     db.execute(STATE_DDL[db.kind])
-    assert read_database(db.url)[2] is None  # the table, no key
+    assert read_database(db.url)[1] is None  # the table, no key
     db.execute("INSERT INTO state VALUES ('ingest', '{}')")
     db.execute("INSERT INTO state VALUES ('deployment', :v)", v=json.dumps(payload("a", "b")))
-    copy = read_database(db.url)[2]
+    copy = read_database(db.url)[1]
     deckies, said = deployment_copy(copy)
     assert list(deckies) == ["a", "b"] and deckies["b"].services == ("ssh",)
     assert said == "state table's deployment copy: 2 deckies"
