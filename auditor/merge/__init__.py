@@ -1,0 +1,1 @@
+"""``decnet-audit merge``: one fleet report from many hosts' JSON reports."""
