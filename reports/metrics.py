@@ -24,6 +24,8 @@ from decnet_audit.text import visible
 PREFIX = "decnet_audit"
 # What became of a finding: still open (drift), waived, or fixed by --fix.
 FINDING_OUTCOMES = (DRIFT, WAIVED, FIXED)
+# What --fix could not do: refused by the engine, or lost to a concurrent write.
+FIX_FAILURES = ("conflict", "refused")
 
 
 def finding_outcome(f: Finding) -> str:
@@ -74,18 +76,33 @@ def render_metrics(result: AuditResult) -> bytes:
     rules += sorted({c.rule for c in result.checks} - set(rules))
     checks = Counter((c.rule, c.outcome) for c in result.checks)
     findings = Counter((f.rule, finding_outcome(f)) for f in result.findings)
+    failures = Counter(f.rule for f in result.findings if f.fix_status in FIX_FAILURES)
     sources = dict(result.sources)
+    # Each per-rule series says how much its rule matters: an alert can then
+    # page on high and mail on the rest (a rule seen only in checks: "").
+    severity = {r.id: r.severity for r in result.rules}
+    # The host's identity on every per-rule series: a central Prometheus (or
+    # an alert's text) then names the host without joining on the info series.
+    fleet = result.fleet
+    host = dict(host_uuid=result.host_uuid, hostname=(fleet.hostname if fleet else None) or "")
 
     out = _Text()
     out.family(
         "findings",
         "Findings of the last audit per rule and outcome (drift: open, waived, fixed by --fix).",
-        ((dict(rule=r, outcome=o), findings[(r, o)]) for r in rules for o in FINDING_OUTCOMES),
+        ((dict(host, rule=r, severity=severity.get(r, ""), outcome=o), findings[(r, o)])
+         for r in rules for o in FINDING_OUTCOMES),
     )
     out.family(
         "checks",
         "Checks (one rule over one decky) of the last audit per rule and outcome.",
-        ((dict(rule=r, outcome=o), checks[(r, o)]) for r in rules for o in OUTCOMES),
+        ((dict(host, rule=r, severity=severity.get(r, ""), outcome=o), checks[(r, o)])
+         for r in rules for o in OUTCOMES),
+    )
+    out.family(
+        "fix_failures",
+        "Findings whose --fix was refused or lost to a concurrent write (conflict).",
+        ((dict(host, rule=r, severity=severity.get(r, "")), failures[r]) for r in rules),
     )
     names = [s for s in SOURCES if s in sources] + sorted(set(sources) - set(SOURCES))
     out.family(
@@ -101,8 +118,27 @@ def render_metrics(result: AuditResult) -> bytes:
     out.family("last_run_timestamp_seconds", "Start of the last audit, in Unix time.",
                [({}, datetime.fromisoformat(result.started_at).timestamp())])
     out.family("info", "The audited host and the auditor's version.",
-               [(dict(host_uuid=result.host_uuid, version=__version__), 1)])
+               [(dict(host, role=(fleet.role if fleet else None) or
+                      ("fleet" if result.hosts is not None else ""), version=__version__), 1)])
+    if result.hosts is not None:
+        _fleet_families(out, result.hosts)
     return out.render()
+
+
+def _fleet_families(out: _Text, hosts: list[dict]) -> None:
+    """``decnet-audit merge --metrics``: one series per host of the fleet."""
+    def who(h: dict) -> dict:
+        return dict(host_uuid=h["host_uuid"], hostname=h["hostname"] or "", host=h["host"])
+
+    out.family("fleet_report_age_seconds", "Age of each host's last report at the merge.",
+               [(who(h), h["age_hours"] * 3600) for h in hosts])
+    out.family("fleet_report_fresh", "1 if the host's report is within the merge's --max-age.",
+               [(who(h), h["fresh"]) for h in hosts])
+    out.family("fleet_host_exit_code", "The exit code of each host's last audit (0 no drift, "
+               "1 drift, 2 incomplete, 3 crashed).", [(who(h), h["exit_code"]) for h in hosts])
+    out.family("fleet_host_findings", "Open findings of each host's last audit, per rule.",
+               [(dict(who(h), rule=r), n) for h in hosts
+                for r, n in sorted(h["open_findings_by_rule"].items())])
 
 
 class MetricsReporter(Reporter):

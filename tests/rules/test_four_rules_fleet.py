@@ -72,4 +72,5 @@ def test_each_rule_reports_only_its_own_drift(tmp_path, db, engine):
     text = metrics.read_text()
     assert 'decnet_audit_source_up{source="docker"} 1' in text
     host = f'host_uuid="local",hostname="{socket.gethostname()}"'
-    assert f'decnet_audit_findings{{{host},rule="config-drift",outcome="drift"}} 1' in text
+    assert f'decnet_audit_findings{{{host},rule="config-drift",severity="low",outcome="drift"}} 1' \
+        in text
