@@ -48,6 +48,9 @@ import driver_core  # noqa: E402  (imports DECNET, after the environment above)
 import driver_docker  # noqa: E402, F401  (registers its ops)
 import driver_host  # noqa: E402, F401  (registers its ops: issue 14's)
 import driver_world  # noqa: E402, F401  (registers its ops)
+import swarm_ops  # noqa: E402  (issue 13's, registered below)
+
+swarm_ops.register(driver_core)
 
 
 def handle(cmd: dict) -> dict:
