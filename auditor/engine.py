@@ -55,7 +55,7 @@ class Sources:
                 decnet_ini=None, role=None) -> Sources:
         decided = resolve_role(role, {**env, "DECNET_AUDIT_DECNET_INI": decnet_ini}
                                if decnet_ini else env)
-        # A worker has no database to find; an explicit --db is still parsed.
+        # A worker has no database to look for; one named by --db is read.
         found = locate(env, state=state, db=db, host_uuid=host_uuid, decnet_root=decnet_root,
                        decnet_ini=decnet_ini)
         return cls(
@@ -105,9 +105,10 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
         state, statuses[STATE] = statefile.read(src.state_path)
         deckies, compose_path = state or (None, None)
     if DB in only:
-        if src.role == WORKER:
+        if src.role == WORKER and not src.db_url:
             # A swarm worker keeps no database: its rows are an empty record
-            # and it has no db source at all.
+            # and it has no db source at all (unless --db names one: a worker
+            # that runs `decnet reconcile` keeps rows of its own).
             tables = database.Tables([], None, None, None)
         else:
             tables, statuses[DB] = database.read(src.db_url)

@@ -84,7 +84,8 @@ class Rule:
         reported as not applicable: neither passed nor an error), or None."""
         if self.roles is not None and fleet.role not in self.roles:
             return f"applies only on a {' or '.join(self.roles)}, this host is a {fleet.role}"
-        if fleet.role == WORKER and DB in self.needs and not self.on_worker:
+        if fleet.role == WORKER and DB in self.needs and not self.on_worker \
+                and DB not in fleet.sources:
             return "needs fleet_deckies: a DECNET swarm worker keeps no database"
         return None
 
