@@ -11,8 +11,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UsageError
+from .exitcode import ExitCode
 from .fix import interrupt
-from .outcome import ExitCode
 
 # Everything else is imported where it is used: `--version` must not pay for
 # the plugins, the config machinery or the fix options, let alone SQLAlchemy.
@@ -28,7 +28,7 @@ _COMMAND_USAGE = ("decnet-audit undo JOURNAL [--db URL] [--host-uuid ID] [--dry-
 
 
 def build_parser(reporters) -> argparse.ArgumentParser:
-    from .config.policy import add_arguments
+    from .config.arguments import add_arguments
     from .fix import options as fix_arguments
     from .swarmrows import MASTER, WORKER
     from .usage import Parser
@@ -170,16 +170,16 @@ def run(argv: list[str]) -> int:
         from . import ruledoc
 
         return ruledoc.main(argv[1:], load_rules(plugin_manager()))
+    started = time.perf_counter()
+    pm = plugin_manager()
+    reporters = load_reporters(pm)
+    args = build_parser(reporters).parse_args(argv)  # --help ends here
     from .config.policy import Policy
     from .config.selection import keyword_filter, require_some
     from .fix import options as fix_arguments
     from .outcome import settle_fixes
     from .text import visible
 
-    started = time.perf_counter()
-    pm = plugin_manager()
-    reporters = load_reporters(pm)
-    args = build_parser(reporters).parse_args(argv)
     require_some("--select", args.select)
     all_rules = load_rules(pm)
     policy = Policy.from_args(args, all_rules)  # config file, waivers, baseline

@@ -4,12 +4,12 @@ entry-point group for built-ins and third parties alike."""
 from __future__ import annotations
 
 import re
-from importlib.metadata import entry_points
 
 import pluggy
 
 from . import hookspecs
 from .config.options import options_of
+from .entrypoints import entry_points
 from .reporter import Reporter
 from .rule import SEVERITIES, Rule
 
@@ -26,7 +26,7 @@ def plugin_manager(extra: tuple[object, ...] = ()) -> pluggy.PluginManager:
     pm.add_hookspecs(hookspecs)
     # Our own loop rather than load_setuptools_entrypoints: a broken plugin is
     # then named in the error instead of surfacing as a bare ImportError.
-    for ep in entry_points(group=hookspecs.PROJECT):
+    for ep in entry_points(hookspecs.PROJECT):
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
             continue
         try:

@@ -62,7 +62,7 @@ class _AuditSession:
         from .config.policy import Policy
         from .engine import Sources, audit, observe
         from .errors import UsageError
-        from .outcome import ExitCode
+        from .exitcode import ExitCode
         from .plugins import PluginError, load_rules, plugin_manager
 
         try:

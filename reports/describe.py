@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from decnet_audit.exitcode import ExitCode
 from decnet_audit.model import (
     ANY_DECKY,
     DRIFT,
@@ -24,7 +25,7 @@ from decnet_audit.model import (
     Finding,
     RuleInfo,
 )
-from decnet_audit.outcome import ExitCode, exit_code, not_fixable
+from decnet_audit.outcome import exit_code, not_fixable
 from decnet_audit.text import visible
 
 # The name of the one check a rule gets when it could not run at all (a

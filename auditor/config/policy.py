@@ -15,31 +15,14 @@ from typing import TextIO
 
 from ..atomic import write_atomic
 from ..errors import UsageError
+from ..exitcode import ExitCode
 from ..model import DRIFT, ERROR, AuditResult, Check
-from ..outcome import ExitCode, exit_code
+from ..outcome import exit_code
 from ..rule import Rule
 from .baseline import Recorder, read_baseline
 from .file import Config, load_config, rule_by_name
 from .selection import fail_on_rules, select_rules
 from .waivers import APPLIED, WaiverSet, WaiverStatus, settle
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("configuration and CI tuning")
-    g.add_argument("--config", metavar="PATH",
-                   help="config file (default: .decnet-audit.toml, or pyproject.toml with "
-                        "[tool.decnet-audit], looked up from the working directory upwards)")
-    g.add_argument("--baseline", metavar="PATH",
-                   help="waive the findings recorded in this baseline file "
-                        "(default: the config's `baseline`)")
-    g.add_argument("--write-baseline", metavar="PATH",
-                   help="record every finding no waiver covers as a waiver in PATH "
-                        "(reason 'baseline', today's date); refused for an incomplete audit")
-    g.add_argument("--fail-on", action="append", default=[], metavar="IDS",
-                   help="exit 1 only for drift in these rules (ids or codes, comma-separated); "
-                        "other drift is still reported")
-    g.add_argument("--exit-zero", action="store_true",
-                   help="exit 0 even when drift is found (an incomplete audit still exits 2)")
 
 
 class Policy:

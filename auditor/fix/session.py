@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, TextIO
 from ..decnet import LOCAL_HOST
 from ..engine import Sources, audit, observe
 from ..errors import SourceError
+from ..exitcode import ExitCode
 from ..model import CONFLICT, DB, DOCKER, REFUSED, SKIPPED, AuditResult, Check, Fleet
-from ..outcome import ExitCode, summary_line
+from ..outcome import summary_line
 from ..rule import CONTAINER, Rule
 from ..text import visible
 from . import faults, interrupt, journal

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import SourceError, UsageError
+from ..exitcode import ExitCode
 from ..model import CONFLICT, REFUSED
-from ..outcome import ExitCode
 from ..rule import FLEET_TABLE
 from ..sources.locate import locate
 from ..text import visible

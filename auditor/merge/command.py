@@ -17,8 +17,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from ..errors import SourceError, UsageError
+from ..exitcode import ExitCode
 from ..model import AuditResult, Check, SourceStatus
-from ..outcome import ExitCode, exit_code, summary_line
+from ..outcome import exit_code, summary_line
 from . import checks
 from .read import HostReport, read_report
 
