@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,9 +39,6 @@ COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 COMPOSE_SERVICE_LABEL = "com.docker.compose.service"  # the decky's name on its base container
 COMPOSE_FILES_LABEL = "com.docker.compose.project.config_files"  # = the state file's compose_path
 
-# Services that run once per host and get no per-decky container.
-FLEET_SINGLETONS = frozenset({"sniffer"})
-
 # fleet_deckies.state as DECNET's reconciler writes it.
 RUNNING, DEGRADED, FAILED, TORN_DOWN = "running", "degraded", "failed", "torn_down"
 
@@ -58,6 +57,43 @@ DECKY_CONFIG_FIELDS = (
     "archetype", "service_config", "nmap_os", "mutate_interval", "last_mutated",
     "last_login_attempt", "host_uuid",
 )
+
+# DeckyConfig's defaults: what DECNET's model reads for a key a state-file
+# entry leaves out (an older DECNET's file has no host_uuid, say), and so what
+# its model_dump writes into decky_config. The conformance suite checks them
+# against DECNET's model.
+DECKY_CONFIG_DEFAULTS: Mapping[str, Any] = MappingProxyType({
+    "build_base": "debian:bookworm-slim@sha256:"
+                  "f9c6a2fd2ddbc23e336b6257a5245e31f996953ef06cd13a59fa0a1df2d5c252",
+    "archetype": None,
+    "service_config": {},
+    "nmap_os": "linux",
+    "mutate_interval": None,
+    "last_mutated": 0.0,
+    "last_login_attempt": 0.0,
+    "host_uuid": None,
+})
+
+
+def as_decnet_reads(entry: dict) -> dict:
+    """A state-file entry as DECNET's model reads it: every key it leaves out
+    takes DeckyConfig's default. The usual entry, which DECNET wrote with all
+    of them, is returned as it is."""
+    if entry.keys() >= DECKY_CONFIG_DEFAULTS.keys():
+        return entry
+    filled = dict(entry)
+    for key, default in DECKY_CONFIG_DEFAULTS.items():
+        if key not in filled:
+            filled[key] = dict(default) if isinstance(default, dict) else default
+    return filled
+
+
+def non_finite(_token: str) -> None:
+    """``json.loads``'s ``parse_constant`` for a state file: Python reads NaN
+    and Infinity, and DECNET's ``model_dump(mode="json")`` writes them as null
+    (pydantic's default), so they are null to the auditor too."""
+    return None
+
 
 RECONCILER_INTERVAL = 30  # seconds between two ticks of DECNET's reconciler (its default)
 

@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
+from decnet_audit.decnet import DECKY_CONFIG_DEFAULTS, config_text, services_text
 from decnet_audit.decnet import UNPARSEABLE as _UNPARSEABLE
-from decnet_audit.decnet import config_text, services_text
 from decnet_audit.decnet import parse_services as _json_services
 from decnet_audit.hookspecs import hookimpl
 from decnet_audit.model import DB, STATE, Decky, Row
@@ -31,8 +31,11 @@ class ConfigDrift(Rule):
       ``FE80:0::1``), otherwise as text; NULL in the row differs from an IP;
     * ``decky_config``: parsed JSON, key by key (``decky_config.<key>``), so
       key order and formatting never count (its ``services`` as a set too).
-      A key missing on one side equals ``null`` on the other (DECNET's model
-      writes defaults as ``null``).
+      A key missing on either side is read as DECNET's model reads it: its
+      DeckyConfig default (``nmap_os`` ``linux``, ``last_mutated`` ``0.0``,
+      ``host_uuid`` ``null``…; an older DECNET's state file has no
+      ``host_uuid``), or ``null`` for a key DeckyConfig does not have; and
+      ``NaN`` or ``Infinity`` in the state file is ``null``, as DECNET writes it.
       Keys listed in ``ignored_config_keys`` are not compared. A NULL
       ``decky_config`` is allowed by DECNET's schema and is not compared; text
       that is not a JSON object is one finding.
@@ -95,7 +98,9 @@ class ConfigDrift(Rule):
         for key in keys:
             if key in self.ignored_config_keys:
                 continue
-            want, have = decky.config.get(key, _MISSING), config.get(key, _MISSING)
+            # The state side is already read as DECNET reads it (statefile).
+            want = decky.config.get(key, _MISSING)
+            have = config.get(key, DECKY_CONFIG_DEFAULTS.get(key, _MISSING))
             same = _same_services(want, have) if key == "services" else _same_value(want, have)
             if not same:
                 yield (f"decky_config.{key}", None if want is _MISSING else want,

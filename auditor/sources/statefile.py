@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import nesting
+from ..decnet import as_decnet_reads, non_finite
 from ..errors import SourceError
 from ..model import STATE, Decky, SourceStatus
 
@@ -57,7 +58,7 @@ def read_deployment(path: Path) -> tuple[list[Decky], str | None] | None:
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw, parse_constant=non_finite)
     except RecursionError:
         raise SourceError(nesting.message()) from None
     except UnicodeDecodeError as exc:
@@ -105,7 +106,7 @@ def parse_state(doc: object) -> list[Decky]:
                 or (host is not None and type(host) is not str)):
             _check_entry(i, entry, names)
         names.add(name)
-        out.append(Decky(name, ip, tuple(services), host, entry))
+        out.append(Decky(name, ip, tuple(services), host, as_decnet_reads(entry)))
     return out
 
 
@@ -147,7 +148,7 @@ def deployment_copy(text: str | None) -> tuple[dict[str, Decky] | None, str]:
     if not isinstance(text, str | bytes) or nesting.too_deep(text):
         return None, "the state table's deployment copy is unreadable: not text DECNET writes"
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=non_finite)
     except (ValueError, RecursionError) as exc:
         return None, f"the state table's deployment copy is not JSON ({str(exc)[:80]})"
     if doc is None:

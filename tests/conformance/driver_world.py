@@ -57,6 +57,16 @@ def decky_fields(args):
 
 
 @op
+def decky_defaults(args):
+    """DeckyConfig's default of every field that has one, as ``model_dump``
+    writes it for a state-file entry that leaves the field out."""
+    entry = {"name": "x", "ip": "10.0.0.1", "services": ["ssh"], "distro": "debian",
+             "base_image": "debian", "hostname": "x"}
+    dumped = DeckyConfig(**entry).model_dump(mode="json")
+    return {k: v for k, v in dumped.items() if k not in entry}
+
+
+@op
 def build_fleet(args):
     """DeckyConfigs from DECNET's INI fleet builder (the API deploy's):
     ``deckies`` = [{name, ip?, services?, archetype?, nmap_os?}]."""

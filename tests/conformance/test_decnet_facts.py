@@ -4,6 +4,7 @@ imports DECNET), checked against DECNET's own registry and models."""
 from __future__ import annotations
 
 from decnet_audit.decnet import (
+    DECKY_CONFIG_DEFAULTS,
     DECKY_CONFIG_FIELDS,
     FLEET_SINGLETONS,
     as_written_name,
@@ -29,6 +30,11 @@ def test_the_reconciler_looks_for_every_composer_name_but_smtp_relays(decnet):
 
 def test_decky_config_fields_in_decnets_order(decnet):
     assert tuple(decnet.call("decky_fields")) == DECKY_CONFIG_FIELDS
+
+
+def test_decky_config_defaults_are_decnets(decnet):
+    # Every field but the six a DeckyConfig cannot be built without.
+    assert decnet.call("decky_defaults") == dict(DECKY_CONFIG_DEFAULTS)
 
 
 def test_composer_labels_every_service_container_and_not_the_base(decnet, tmp_path):

@@ -5,7 +5,10 @@ MariaDB a whole-second DATETIME."""
 
 from __future__ import annotations
 
+import json
 import re
+
+from decnet_audit.decnet import DECKY_CONFIG_DEFAULTS
 
 SHAPE = {"sqlite": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}",
          "mariadb": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"}
@@ -76,3 +79,34 @@ def test_a_config_fix_is_the_row_decnets_deploy_writes(world):
     for col in ("services", "decky_config", "decky_ip"):
         assert ours[col] == decnets[col], col
     assert ours["services"] == '["telnet","ssh"]'
+
+
+def test_an_older_state_file_is_read_as_decnet_reads_it(world):
+    """A state file whose entries leave out every field DeckyConfig defaults
+    (as a DECNET before swarm mode left out host_uuid), one with NaN in a
+    service's config: DECNET reads it and inserts full rows (NaN as null).
+    The host it converged is clean, and the rows --fix inserts for it are
+    DECNET's byte for byte."""
+    deckies = world.build([{"name": world.name("a"), "services": ["ssh"]},
+                           {"name": world.name("b"), "services": ["http"]}])
+    world.deploy(deckies, rows=False)
+    doc = json.loads(world.state_file.read_text())
+    for entry in doc["config"]["deckies"]:
+        for key in DECKY_CONFIG_DEFAULTS:
+            entry.pop(key)
+    doc["config"]["deckies"][1]["service_config"] = {"http": {"weight": float("nan")}}
+    world.state_file.write_text(json.dumps(doc))  # Python's json writes NaN
+    assert world.reconcile()["counts"]["inserted"] == 2
+    decnets = by_name(world.rows())
+    assert '"service_config":{"http":{"weight":null}}' in decnets[world.name("b")]["decky_config"]
+    clean = world.audit()
+    assert clean.rc == 0, clean.out + clean.err
+    for d in deckies:
+        world.call("delete", host_uuid="local", name=d["name"])
+    run = world.fix()
+    assert run.rc in (0, 1), run.out + run.err
+    assert "crashed" not in run.out
+    ours = by_name(world.rows())
+    assert set(ours) == set(decnets)
+    for name, row in ours.items():
+        same_but_the_moment(row, decnets[name], world.backend)

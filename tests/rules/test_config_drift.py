@@ -92,3 +92,14 @@ def test_config_drift_fix_writes_the_state_file_value():
     cfg_change = changes["decky_config.hostname"][0]
     assert (cfg_change.op, cfg_change.host_uuid, cfg_change.name) == ("update", "local", "d1")
     assert json.loads(cfg_change.values["decky_config"]) == d.config
+
+
+def test_a_key_missing_from_the_row_is_decnets_default():
+    """A row an older DECNET wrote without nmap_os agrees with a state file
+    saying linux, DeckyConfig's default, and not with one saying windows."""
+    linux, windows = decky("d1", ip="10.0.0.5"), decky("d1", ip="10.0.0.5", nmap_os="windows")
+    assert linux.config["nmap_os"] == "linux"
+    cfg = {k: v for k, v in linux.config.items() if k not in ("nmap_os", "last_mutated")}
+    r = row("d1", ip="10.0.0.5", config=cfg)
+    assert list(ConfigDrift().differences(linux, r)) == []
+    assert [f for f, _, _ in ConfigDrift().differences(windows, r)] == ["decky_config.nmap_os"]

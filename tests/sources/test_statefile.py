@@ -132,3 +132,26 @@ def test_default_is_the_working_directory_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "decnet-state.json").write_text("{}")
     assert resolve_state_path(None, {}) == Path("decnet-state.json")
+
+
+def test_an_entry_is_read_as_decnets_model_reads_it(tmp_path):
+    """An older DECNET's entry (no host_uuid, no nmap_os, …) takes
+    DeckyConfig's defaults, and NaN/Infinity become null, as DECNET's
+    model_dump(mode="json") writes them into decky_config."""
+    doc = json.loads(SAMPLE.read_text())
+    entry = doc["config"]["deckies"][0]
+    for key in ("host_uuid", "nmap_os", "last_login_attempt", "service_config", "build_base"):
+        entry.pop(key, None)
+    doc["config"]["deckies"][1]["service_config"] = {"ssh": {"w": float("nan"),
+                                                             "hi": float("inf")}}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))  # Python writes NaN and Infinity
+    assert "NaN" in path.read_text() and "Infinity" in path.read_text()
+    old, odd = read_state(path)[:2]
+    assert old.config["nmap_os"] == "linux" and old.config["host_uuid"] is None
+    assert old.config["last_login_attempt"] == 0.0 and old.config["service_config"] == {}
+    assert old.config["build_base"].startswith("debian:bookworm-slim@sha256:")
+    assert odd.config["service_config"] == {"ssh": {"w": None, "hi": None}}
+    # A complete entry is the file's own, untouched.
+    full = json.loads(SAMPLE.read_text())["config"]["deckies"][2]
+    assert dict(read_state(path)[2].config) == full
