@@ -145,13 +145,14 @@ def test_an_entry_is_read_as_decnets_model_reads_it(tmp_path):
     doc["config"]["deckies"][1]["service_config"] = {"ssh": {"w": float("nan"),
                                                              "hi": float("inf")}}
     path = tmp_path / "s.json"
-    path.write_text(json.dumps(doc))  # Python writes NaN and Infinity
+    path.write_text(json.dumps(doc).replace('"hi": Infinity', '"hi": Infinity, "big": -1e999'))
     assert "NaN" in path.read_text() and "Infinity" in path.read_text()
     old, odd = read_state(path)[:2]
     assert old.config["nmap_os"] == "linux" and old.config["host_uuid"] is None
     assert old.config["last_login_attempt"] == 0.0 and old.config["service_config"] == {}
     assert old.config["build_base"].startswith("debian:bookworm-slim@sha256:")
-    assert odd.config["service_config"] == {"ssh": {"w": None, "hi": None}}
+    assert odd.config["service_config"] == {"ssh": {"w": None, "hi": None, "big": None}}
+    assert odd.config["last_mutated"] == 0.0 and type(odd.config["last_mutated"]) is float
     # A complete entry is the file's own, untouched.
     full = json.loads(SAMPLE.read_text())["config"]["deckies"][2]
     assert dict(read_state(path)[2].config) == full
