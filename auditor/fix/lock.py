@@ -126,6 +126,8 @@ class FixLock:
             if got != 1:
                 holder = conn.execute(text("SELECT IS_USED_LOCK(:n)"), {"n": name}).scalar()
                 busy = self._busy(f"MariaDB connection {holder}")
+                if self.timeout <= 0:  # --lock-timeout 0: no wait to announce
+                    raise LockBusy(busy)
                 self.on_wait(f"waiting up to {self.timeout:g}s: {busy}")
                 got = conn.execute(text("SELECT GET_LOCK(:n, :t)"),
                                    {"n": name, "t": self.timeout}).scalar()

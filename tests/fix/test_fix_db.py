@@ -339,6 +339,7 @@ def test_undo_guards_host_database_and_conflicts(host, tmp_path, sqlite_db):
     assert busy.rc == 6 and "Traceback" not in busy.err, busy.err
     assert "holds the fix lock for host 'local'" in busy.err
     assert busy.err.rstrip().endswith("nothing was written")
+    assert "waiting" not in busy.err  # --lock-timeout 0 waits for nothing
     assert host.db.rows() == fixed
 
     # DECNET touches one fixed row after the fix: undo must not clobber it.
