@@ -304,8 +304,10 @@ def test_ten_thousand_findings_open_quickly_and_filter(tab, tmp_path):
     laid_out = tab.js("""[...document.querySelectorAll(".check")]
         .filter(c => c.checkVisibility({contentVisibilityAuto: true})).length""")
     assert 0 < laid_out <= 2 * 250
-    tab.type_search("decky-0999")
+    t0 = time.perf_counter()
+    tab.type_search("decky-0999")  # the page filters on the input event, before this returns
     assert tab.js('document.getElementById("f-count").value') == "10 of 10000 checks shown"
+    print(f"10,000 findings: a search shows its 10 in {time.perf_counter() - t0:.2f} s")
     assert {d for _, _, d in tab.shown_checks()} == {f"decky-0999{i}" for i in range(10)}
 
 
