@@ -20,7 +20,8 @@ from .fix import interrupt
 COMMANDS = ("undo", "rule", "merge")
 # The subcommands, as the usage line shows them below the audit's own.
 _COMMAND_USAGE = ("decnet-audit undo JOURNAL [--db URL] [--host-uuid ID] [--dry-run]\n"
-                  "                         [--journal PATH] [--lock-timeout SECONDS] [-q]",
+                  "                         [--journal PATH] [--lock-timeout SECONDS] "
+                  "[--accept-unsealed] [-q]",
                   "decnet-audit rule ID [ID ...]",
                   "decnet-audit merge REPORT.json [REPORT.json ...] [--max-age HOURS]\n"
                   "                         [--json PATH] [--junitxml PATH] [--html PATH] "

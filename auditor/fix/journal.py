@@ -155,6 +155,7 @@ class Journal:
     undoes: str | None = None  # the journal an undo run reverted
     env: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
     created: bool = False  # this run made the file (and may remove it)
+    unsealed: str | None = None  # read with --accept-unsealed: why its seal did not hold
 
     def as_dict(self) -> dict:
         return {
@@ -190,6 +191,17 @@ class Journal:
             self.created = False
 
 
+def _seal_problem(path: Path, doc: dict, env: Mapping[str, str]) -> str | None:
+    try:
+        key = journalkey.load(env, create=False)
+    except journalkey.KeyFileError as exc:
+        return f"journal {path} cannot be checked: {exc}"
+    if not journalkey.sealed_by(key, _canonical(doc), doc.get("mac")):
+        return (f"journal {path} fails its integrity check (edited since it was written, "
+                f"or not sealed with this host's journal key)")
+    return None
+
+
 def _canonical(doc: dict) -> bytes:
     body = {k: v for k, v in doc.items() if k != "mac"}
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
@@ -209,9 +221,14 @@ def refuse_existing(path: Path, flag: str = "--journal") -> None:
                          f"(it may hold the only copy of an earlier run's rows)")
 
 
-def read(path: Path, env: Mapping[str, str] | None = None) -> Journal:
+def read(path: Path, env: Mapping[str, str] | None = None, *,
+         accept_unsealed: bool = False) -> Journal:
     """A journal written and sealed by this tool for this user; anything else
-    is a one-line UsageError, before any of its content is used."""
+    is a one-line UsageError, before any of its content is used.
+    ``accept_unsealed`` (``undo --accept-unsealed``) lets through one whose
+    seal cannot be checked or fails (the key was lost, or the journal predates
+    seals), its reason in ``Journal.unsealed``; who owns the file and who can
+    write it are checked all the same."""
     env = os.environ if env is None else env
     try:
         # O_NONBLOCK: a FIFO named as the journal must not hang the run.
@@ -237,19 +254,15 @@ def read(path: Path, env: Mapping[str, str] | None = None) -> Journal:
     if doc.get("version") != VERSION:
         raise UsageError(f"{path}: journal version {doc.get('version')!r} is not supported "
                          f"(this tool reads version {VERSION})")
-    try:
-        key = journalkey.load(env, create=False)
-    except journalkey.KeyFileError as exc:
-        raise UsageError(f"refused: journal {path} cannot be checked: {exc}") from exc
-    if not journalkey.sealed_by(key, _canonical(doc), doc.get("mac")):
-        raise UsageError(f"refused: journal {path} fails its integrity check (edited since it "
-                         f"was written, or not sealed with this host's journal key)")
+    unsealed = _seal_problem(path, doc, env)
+    if unsealed is not None and not accept_unsealed:
+        raise UsageError(f"refused: {unsealed} (undo --accept-unsealed takes it as it is)")
     try:
         entries = [Entry.from_dict(e) for e in doc["changes"]]
         return Journal(
             command=doc["command"], host_uuid=doc["host_uuid"], database=doc["database"],
             path=path, entries=entries, status=doc["status"], created_at=doc["created_at"],
-            tool=doc.get("tool", ""), undoes=doc.get("undoes"), env=env,
+            tool=doc.get("tool", ""), undoes=doc.get("undoes"), env=env, unsealed=unsealed,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"{path}: damaged journal ({type(exc).__name__}: {exc})") from exc

@@ -10,8 +10,8 @@ Exit codes: 0 every row is as before the fix; 1 something could not be put
 back (a conflict, or a removed container, which no tool can bring back);
 2 the rows were restored but this undo's own journal could not be marked
 committed, or SIGINT/SIGTERM came after its COMMIT; 4 the journal is
-unreadable, untrusted (not this user's, writable by others, seal broken) or
-belongs to another host or database; 6 nothing was written (lock held or
+unreadable, untrusted (not this user's, writable by others, seal broken, unless
+``--accept-unsealed``) or belongs to another host or database; 6 nothing was written (lock held or
 lost, transaction failed).
 """
 
@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to write this undo's own journal")
     p.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=LOCK_TIMEOUT,
                    help=f"wait this long for a running --fix or undo (default {LOCK_TIMEOUT:g})")
+    p.add_argument("--accept-unsealed", action="store_true",
+                   help="undo a journal whose seal cannot be checked (its journal key was "
+                        "lost, or it predates seals) or fails; it must still be this user's "
+                        "and writable by nobody else")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     return p
 
@@ -71,7 +75,10 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None,
     out, err = out or sys.stdout, err or sys.stderr
     env = os.environ if env is None else env
     args = build_parser().parse_args(argv)
-    source = journal.read(Path(args.journal), env)
+    source = journal.read(Path(args.journal), env, accept_unsealed=args.accept_unsealed)
+    if source.unsealed:
+        err.write(f"decnet-audit: warning: --accept-unsealed: {source.unsealed}; undoing it "
+                  f"as it is (each row only if it still holds the journal's after-image)\n")
     # The same database and host as the audit that wrote the journal would
     # find with the same options: DECNET's settings, as zero-config finds them.
     found = locate(env, db=args.db, host_uuid=args.host_uuid)

@@ -131,6 +131,37 @@ def test_journal_sealed_with_another_key_is_refused(world, tmp_path):
     assert world.db.rows() == after_fix
 
 
+def test_a_journal_whose_key_was_lost_is_undone_only_with_accept_unsealed(world, tmp_path):
+    before_fix = world.db.rows()
+    journal = fixed(world)
+    after_fix = world.db.rows()
+    assert after_fix != before_fix
+    lost = {"DECNET_AUDIT_JOURNAL_KEY": str(tmp_path / "lost.key")}  # no such file: key gone
+    refused = run_inproc("undo", str(journal), "--db", world.db.url, env=lost)
+    assert refused.rc == 4 and refused.err.count("\n") == 1, refused.err
+    assert "no journal key" in refused.err and "--accept-unsealed" in refused.err
+    assert world.db.rows() == after_fix
+    run = run_inproc("undo", str(journal), "--db", world.db.url, "--accept-unsealed",
+                     "--journal", str(tmp_path / "u.json"), env=lost)
+    assert run.rc == 0, run.out + run.err
+    assert run.err.startswith("decnet-audit: warning: --accept-unsealed: journal ")
+    assert "no journal key" in run.err
+    assert world.db.rows() == before_fix
+    # The undo's own journal is sealed (with a new key), and undoes the undo.
+    again = run_inproc("undo", str(tmp_path / "u.json"), "--db", world.db.url, env=lost)
+    assert again.rc == 0, again.out + again.err
+    assert world.db.rows() == after_fix
+
+
+def test_accept_unsealed_still_refuses_a_journal_others_could_write(world, tmp_path):
+    journal = fixed(world)
+    after_fix = world.db.rows()
+    journal.chmod(0o666)
+    run = run_inproc("undo", str(journal), "--db", world.db.url, "--accept-unsealed")
+    assert run.rc == 4 and "writable by group or others" in run.err, run.err
+    assert world.db.rows() == after_fix
+
+
 def test_an_existing_journal_is_never_replaced_nor_deleted(world, tmp_path):
     keep = tmp_path / "keep.json"
     keep.write_text("an earlier run's before-images\n")
