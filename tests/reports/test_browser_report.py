@@ -359,6 +359,8 @@ def test_readable_at_desktop_and_phone_width(tab, example_report, tmp_path, widt
     js = "js" if request.node.callspec.params["tab"] else "nojs"
     shot = tab.screenshot(tmp_path / f"report-{width}x{height}-{js}.png")
     assert shot.stat().st_size > 10_000
+    print(f"{width}x{height} {js}: scrollWidth {seen['scrollWidth']}, first finding at "
+          f"y={seen['firstFinding']:.0f}, {len(seen['broken'])} words cut")
     # Nothing wider than the screen: no sideways scrolling of the page.
     assert seen["scrollWidth"] <= seen["innerWidth"] == width, seen
     # No word is cut in two ("Sou rce", "DR IFT").
