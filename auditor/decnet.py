@@ -88,20 +88,6 @@ def as_decnet_reads(entry: dict) -> dict:
     return filled
 
 
-def non_finite(_token: str) -> None:
-    """``json.loads``'s ``parse_constant`` for a state file: Python reads NaN
-    and Infinity, and DECNET's ``model_dump(mode="json")`` writes them as null
-    (pydantic's default), so they are null to the auditor too."""
-    return None
-
-
-def finite_float(token: str) -> float | None:
-    """``json.loads``'s ``parse_float`` for a state file: a number too large
-    for a float (``1e999``) is Infinity to Python, and so null, as above."""
-    value = float(token)
-    return value if value - value == 0.0 else None  # inf - inf and nan - nan are nan
-
-
 RECONCILER_INTERVAL = 30  # seconds between two ticks of DECNET's reconciler (its default)
 
 

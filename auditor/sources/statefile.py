@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import nesting
-from ..decnet import as_decnet_reads, finite_float, non_finite
+from ..decnet import as_decnet_reads
 from ..errors import SourceError
 from ..model import STATE, Decky, SourceStatus
 
@@ -58,7 +58,7 @@ def read_deployment(path: Path) -> tuple[list[Decky], str | None] | None:
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
     try:
-        doc = json.loads(raw, parse_constant=non_finite, parse_float=finite_float)
+        doc = json.loads(raw, parse_constant=_non_finite, parse_float=_finite_float)
     except RecursionError:
         raise SourceError(nesting.message()) from None
     except UnicodeDecodeError as exc:
@@ -148,7 +148,7 @@ def deployment_copy(text: str | None) -> tuple[dict[str, Decky] | None, str]:
     if not isinstance(text, str | bytes) or nesting.too_deep(text):
         return None, "the state table's deployment copy is unreadable: not text DECNET writes"
     try:
-        doc = json.loads(text, parse_constant=non_finite, parse_float=finite_float)
+        doc = json.loads(text, parse_constant=_non_finite, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         return None, f"the state table's deployment copy is not JSON ({str(exc)[:80]})"
     if doc is None:
@@ -158,3 +158,17 @@ def deployment_copy(text: str | None) -> tuple[dict[str, Decky] | None, str]:
     except SourceError as exc:
         return None, f"the state table's deployment copy is unreadable: {exc}"
     return {d.name: d for d in deckies}, f"state table's deployment copy: {len(deckies)} deckies"
+
+
+def _non_finite(_token: str) -> None:
+    """``parse_constant``: Python reads NaN and Infinity, and DECNET's
+    ``model_dump(mode="json")`` writes them as null (pydantic's default), so
+    they are null to the auditor too."""
+    return None
+
+
+def _finite_float(token: str) -> float | None:
+    """``parse_float``: a number too large for a float (``1e999``) is
+    Infinity to Python, and so null, as above."""
+    value = float(token)
+    return value if value - value == 0.0 else None  # inf - inf and nan - nan are nan
