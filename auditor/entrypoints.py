@@ -66,6 +66,8 @@ def _plain_path() -> bool:
            for f in sys.meta_path):
         return False
     for entry in sys.path:
+        if not isinstance(entry, str):  # a Path or bytes someone appended: not read here
+            return False
         path = entry or "."
         if path.lower().endswith(".egg") or os.path.isfile(path):
             return False

@@ -106,3 +106,10 @@ def test_listing_the_plugins_does_not_import_importlib_metadata(tmp_path, args):
                        cwd=tmp_path, timeout=60)
     assert "--html" in p.stdout or "DA001" in p.stdout, p.stdout
     assert p.stderr == "[]"
+
+
+def test_a_path_object_on_sys_path_is_left_to_importlib_metadata(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    dist_info(site, "pathish-1.0.dist-info", f"[{GROUP}]\npathish = pathish\n")
+    monkeypatch.setattr(sys, "path", [site, *sys.path])  # a Path, not a str
+    assert ("pathish", "pathish") in [(e.name, e.value) for e in entry_points(GROUP)]
