@@ -95,11 +95,11 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
     if DOCKER in only:
         # An engine takes its time over a large listing (over a second for
         # 10,000 containers, mostly its own work): ask it first, and read the
-        # state file and the database meanwhile. The SDK is imported here, not
-        # on the thread: two threads importing at once may see each other's
-        # modules half-built.
+        # state file and the database meanwhile. What the reading needs is
+        # imported here, not on the thread: two threads importing at once may
+        # see each other's modules half-built.
         if src.docker_snapshot is None:
-            dockerengine.import_sdk()
+            dockerengine.prepare(src.docker_host)
         docker = _Background(dockerengine.read, src.docker_host, src.docker_snapshot)
     if STATE in only:
         state, statuses[STATE] = statefile.read(src.state_path)

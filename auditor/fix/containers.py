@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from ..decnet import COMPOSE_FILES_LABEL, COMPOSE_PROJECT_LABEL, DECKY_LABEL
 from ..model import CONFLICT, FIXED, SKIPPED
-from ..sources.docker import client_for, scrub
+from ..sources.docker import scrub
+from ..sources.engine_api import client_for
 from .plan import Planned
 
 _PROOF = (DECKY_LABEL, COMPOSE_PROJECT_LABEL, COMPOSE_FILES_LABEL)

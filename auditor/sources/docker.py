@@ -18,7 +18,8 @@ from pathlib import Path
 from .. import nesting
 from ..errors import SourceError
 from ..model import DOCKER, Container, SourceStatus
-from .docker_errors import API_TIMEOUT, one_line, reason
+from . import engine_api
+from .docker_errors import one_line, reason
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"  # the docker SDK's own default on Linux
 
@@ -43,90 +44,57 @@ def read(base_url: str | None, snapshot: Path | None = None
     return containers, SourceStatus(DOCKER, True, where, f"{len(containers)} containers")
 
 
-def import_sdk() -> None:
-    """Import the docker SDK (requests, urllib3) now rather than at first use."""
-    import docker  # noqa: F401
+def prepare(base_url: str | None) -> None:
+    """Import what reading the engine at ``base_url`` needs now rather than at
+    first use (on the reading thread)."""
+    engine_api.prepare(base_url)
 
 
 def read_engine(base_url: str | None) -> list[Container]:
-    from docker.errors import DockerException  # heavy: only when a live engine is asked for
-
+    """One API call in all, whatever the fleet's size."""
     try:
-        # Any valid version keeps the SDK from asking GET /version: the listing
-        # below uses the unversioned path, which the engine answers with its own
-        # current API version. One API call in all, whatever the fleet's size.
-        client = client_for(base_url, version=_ANY_VERSION)
+        api = engine_api.connect(base_url)
         try:
-            body = _list_all(client)
+            status, body = api.get("/containers/json?all=1")
         finally:
-            client.close()
-    except (DockerException, OSError) as exc:  # requests' errors are OSErrors too
+            api.close()
+    except engine_api.Unreachable as exc:
         raise SourceError(scrub(f"cannot reach the Docker engine: {reason(exc)}",
                                 base_url)) from exc
-    return parse_listing(body)
-
-
-_ANY_VERSION = "1.24"  # the SDK's minimum; never sent to the engine
-
-
-_SCHEMES = ("unix", "tcp", "http", "https", "ssh")
-
-
-def client_for(base_url: str | None, **kw):
-    """The SDK's low-level client; an address it cannot parse (``tcp://h:1:``,
-    a port that is not a number) is a DockerException, as an unreachable one."""
-    import docker
-    from docker.errors import DockerException
-
-    scheme = base_url.partition("://")[0].lower() if base_url and "://" in base_url else None
-    if scheme is not None and scheme not in _SCHEMES:
-        # npipe:// and fd:// exist on Windows only: the SDK fails on them here
-        # with an AttributeError of its own, long after accepting them.
-        raise DockerException(f"not a Docker engine address here: {scheme}:// (use one of "
-                              f"{', '.join(s + '://' for s in _SCHEMES)})")
+    if status >= 400:
+        raise SourceError(f"the Docker engine answered HTTP {status} to the container "
+                          f"listing: {one_line(body.decode('utf-8', 'replace'))}")
+    # Bytes, then one str: never the SDK's containers(), which would hold the
+    # body, its text and every container's parsed JSON at once (85 MB for
+    # 20,000 containers).
     try:
-        if base_url:
-            return docker.APIClient(base_url=base_url, timeout=API_TIMEOUT, **kw)
-        return docker.from_env(timeout=API_TIMEOUT, **kw).api
-    except (ValueError, TypeError) as exc:
-        raise DockerException(f"not a Docker engine address: {exc}") from exc
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"the Docker engine's container listing is not UTF-8: {exc}") from exc
+    del body
+    return parse_listing(text)
+
+
 def finished_times(base_url: str | None, ids: list[str]) -> dict[str, str | None]:
     """``State.FinishedAt`` of a few containers, one inspect call each (the
     listing does not carry it). A container that is gone, or an engine that
     no longer answers, gives None: no claim is made from it."""
-    from docker.errors import DockerException
-
     out: dict[str, str | None] = dict.fromkeys(ids)
     try:
-        client = client_for(base_url, version=_ANY_VERSION)
-    except DockerException:
+        api = engine_api.connect(base_url)
+    except engine_api.Unreachable:
         return out
     try:
         for cid in ids:
-            resp = client.get(f"{client.base_url}/containers/{cid}/json", timeout=API_TIMEOUT)
-            if resp.status_code == 200:
-                state = (resp.json() or {}).get("State") or {}
+            status, body = api.get(f"/containers/{cid}/json")
+            if status == 200:
+                state = (json.loads(body) or {}).get("State") or {}
                 out[cid] = state.get("FinishedAt") if isinstance(state, dict) else None
-    except (DockerException, OSError, ValueError):
+    except (engine_api.Unreachable, ValueError, AttributeError):
         pass  # what was read stands; the rest makes no claim
     finally:
-        client.close()
+        api.close()
     return out
-
-
-def _list_all(client) -> str:
-    """The body of ``GET /containers/json?all=1``, as text. Not the SDK's
-    ``containers()``: it would hold the body, its text and every container's
-    parsed JSON at once (85 MB for 20,000 containers)."""
-    resp = client.get(f"{client.base_url}/containers/json", params={"all": 1},
-                      timeout=API_TIMEOUT)
-    if resp.status_code >= 400:
-        raise SourceError(f"the Docker engine answered HTTP {resp.status_code} to the "
-                          f"container listing: {one_line(resp.text)}")
-    try:
-        return resp.content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"the Docker engine's container listing is not UTF-8: {exc}") from exc
 
 
 def parse_listing(body: str) -> list[Container]:

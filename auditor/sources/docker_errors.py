@@ -21,6 +21,16 @@ _ERRNO = {
     errno.ENETUNREACH: "network unreachable",
 }
 
+# An answer that is not HTTP, or no answer: http.client's exceptions, which the
+# SDK wraps too ("('Connection aborted.', RemoteDisconnected(...))").
+_HTTP = {
+    "RemoteDisconnected": "the engine closed the connection without an answer",
+    "IncompleteRead": "the engine's answer was cut short",
+    "BadStatusLine": "not an HTTP answer ({})",
+    "LineTooLong": "not an HTTP answer ({})",
+    "UnknownProtocol": "not an HTTP answer ({})",
+}
+
 
 def reason(exc: BaseException) -> str:
     """The root cause of a failed engine call, in a few words."""
@@ -37,6 +47,8 @@ def reason(exc: BaseException) -> str:
             return f"unknown host ({e.strerror})"
         if isinstance(e, OSError) and e.errno in _ERRNO:
             return _ERRNO[e.errno]
+        if type(e).__name__ in _HTTP:  # http.client's, named: not imported for this
+            return _HTTP[type(e).__name__].format(one_line(e))
         todo += [*getattr(e, "args", ()), getattr(e, "reason", None), e.__cause__,
                  e.__context__]
     return one_line(exc)
