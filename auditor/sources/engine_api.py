@@ -44,7 +44,6 @@ def local_socket(base_url: str | None, env: Mapping[str, str]) -> str | None:
         url = env.get("DOCKER_HOST")
         if not url:
             return DEFAULT_SOCKET if _default_context(env) else None
-    url = url.strip()
     if url == "unix://":
         return DEFAULT_SOCKET
     m = _UNIX.fullmatch(url)
@@ -105,16 +104,25 @@ class _Local:
                 self.sock = sock
 
         self._errors = (OSError, http.client.HTTPException)
+        # A kept-alive connection the engine closed meanwhile fails on its
+        # next request: asked again once, on a new one (as urllib3 does).
+        self._dropped = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
         self._conn = Connection("localhost", timeout=API_TIMEOUT)
+        self._used = False
 
     def get(self, path: str) -> tuple[int, bytes]:
-        try:
-            self._conn.request("GET", path)
-            resp = self._conn.getresponse()
-            return resp.status, resp.read()
-        except self._errors as exc:
-            self._conn.close()  # the next call, if any, starts afresh
-            raise Unreachable(exc) from exc
+        for again in (self._used, False):
+            try:
+                self._conn.request("GET", path)
+                resp = self._conn.getresponse()
+                self._used = True
+                return resp.status, resp.read()
+            except self._errors as exc:
+                self._conn.close()  # the next call, if any, starts afresh
+                self._used = False
+                if not (again and isinstance(exc, self._dropped)):
+                    raise Unreachable(exc) from exc
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self._conn.close()
