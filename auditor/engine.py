@@ -30,8 +30,8 @@ from .model import (
     SourceStatus,
 )
 from .rule import Rule
-from .sources import database, statefile
 from .sources import docker as dockerengine
+from .sources import statefile
 from .sources.locate import locate
 from .sources.role import resolve_role
 
@@ -87,7 +87,7 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
     statuses: dict[str, SourceStatus] = dict(previous.sources) if previous else {}
     deckies = previous.deckies if previous else None
     compose_path = previous.compose_path if previous else None
-    tables = None if previous is None else database.Tables(
+    tables = None if previous is None else _tables(
         previous.rows, previous.enrolled_hosts, previous.swarm_hosts, previous.shards,
         previous.deployment)
     containers = previous.containers if previous else None
@@ -95,21 +95,25 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
     if DOCKER in only:
         # An engine takes its time over a large listing (over a second for
         # 10,000 containers, mostly its own work): ask it first, and read the
-        # state file and the database meanwhile. What the reading needs is
-        # imported here, not on the thread: two threads importing at once may
-        # see each other's modules half-built.
-        if src.docker_snapshot is None:
-            dockerengine.prepare(src.docker_host)
+        # state file and the database (importing SQLAlchemy, ~0.1 s of CPU)
+        # meanwhile. What the reading needs is imported here, not on the
+        # thread: two threads importing at once may see each other's modules
+        # half-built. A read through the SDK may import more as it goes, so
+        # SQLAlchemy is imported before it starts.
+        if src.docker_snapshot is None and not dockerengine.prepare(src.docker_host):
+            from .sources import database  # noqa: F401
         docker = _Background(dockerengine.read, src.docker_host, src.docker_snapshot)
     if STATE in only:
         state, statuses[STATE] = statefile.read(src.state_path)
         deckies, compose_path = state or (None, None)
     if DB in only:
+        from .sources import database
+
         if src.role == WORKER and not src.db_url:
             # A swarm worker keeps no database: its rows are an empty record
             # and it has no db source at all (unless --db names one: a worker
             # that runs `decnet reconcile` keeps rows of its own).
-            tables = database.Tables([], None, None, None)
+            tables = _tables([], None, None, None)
         else:
             tables, statuses[DB] = database.read(src.db_url)
     if docker is not None:
@@ -138,6 +142,12 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
     if inspect_dead and src.docker_snapshot is None and DOCKER in only:
         fleet = _with_finish_times(fleet, src)
     return fleet
+
+
+def _tables(*args):
+    from .sources.database import Tables
+
+    return Tables(*args)
 
 
 def _with_finish_times(fleet: Fleet, src: Sources) -> Fleet:

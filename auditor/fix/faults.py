@@ -23,8 +23,6 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from sqlalchemy import text
-
 ENV = "DECNET_AUDIT_TEST_FAULT"
 PAUSE_LIMIT = 120  # seconds: a forgotten test must not leave a run hanging forever
 
@@ -49,6 +47,8 @@ def from_env(env: Mapping[str, str]) -> Callable[..., None]:
             where = Path(action.split(":", 1)[1])
             info = {"pid": os.getpid(), "connection_id": None}
             if conn is not None and conn.dialect.name != "sqlite":
+                from sqlalchemy import text
+
                 info["connection_id"] = conn.execute(text("SELECT CONNECTION_ID()")).scalar()
             tmp = where / f".{stage}.paused.tmp"
             tmp.write_text(json.dumps(info))

@@ -30,15 +30,18 @@ from ..model import CONFLICT, DB, DOCKER, REFUSED, SKIPPED, AuditResult, Check, 
 from ..outcome import summary_line
 from ..rule import CONTAINER, Rule
 from ..text import visible
-from . import faults, interrupt, journal
-from .apply import FixRun, apply_plan, verify
-from .lock import FixLock
+from . import faults, interrupt
 from .options import FixOptions, add_arguments  # noqa: F401 - re-exported, see .options
-from .plan import Options, Plan, hold, plan, preview, write_time
 from .show import container_lines, heading, row_diff
 
+# The fix machinery (and SQLAlchemy with it) is imported by --fix only: a
+# read-only audit imports SQLAlchemy while the engine lists its containers
+# (engine.observe), not before.
 if TYPE_CHECKING:
     from ..config.policy import Policy
+    from .apply import FixRun
+    from .lock import FixLock
+    from .plan import Plan
 
 _SHOW_LEFT = 20  # remaining findings listed after the re-audit
 
@@ -59,6 +62,8 @@ class FixSession:
     def __enter__(self) -> FixSession:
         if not self.enabled or self.dry_run:
             return self
+        from .lock import FixLock
+
         lock = FixLock(self.sources.db_url, self.sources.host_uuid, self.options.lock_timeout,
                        on_wait=lambda msg: self.err.write(f"decnet-audit: {msg}\n"))
         try:
@@ -82,6 +87,10 @@ class FixSession:
         (None: the audit's own exit code stands)."""
         if not self.enabled:
             return
+        from . import journal
+        from .apply import apply_plan, verify
+        from .plan import Options, hold, plan, preview, write_time
+
         options = Options(unsafe=self.options.unsafe,
                           allow_empty_state=self.options.allow_empty_state,
                           live_docker=self.sources.docker_snapshot is None,

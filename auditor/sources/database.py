@@ -7,7 +7,6 @@ table: a database without ``fleet_deckies`` is a source error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -17,8 +16,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlalchemy.pool import NullPool
 
 from ..decnet import COLUMNS
-from ..errors import SourceError, UsageError
+from ..errors import SourceError
 from ..model import DB, Row, Shard, SourceStatus, SwarmHost
+from .dburl import resolve_db_url  # noqa: F401 - where the tests and callers knew it
 from .rowcheck import check_rows
 from .statefile import deployment_copy
 
@@ -29,37 +29,6 @@ _SYNC_DRIVERS = {
     "mariadb+pymysql": "mysql+pymysql", "sqlite+aiosqlite": "sqlite",
 }
 CONNECT_TIMEOUT = 5  # seconds; an unreachable server must not hang a nightly job
-
-
-def resolve_db_url(arg: str | None, env: Mapping[str, str]) -> str:
-    """The URL as DECNET itself would pick it from its environment."""
-
-    def var(name: str, default: str) -> str:
-        # Set but empty (``DECNET_DB_PATH=``) is unset, as in a shell: an
-        # empty path would otherwise open an in-memory database.
-        return env.get(name) or default
-
-    if arg:
-        return arg
-    if env.get("DECNET_DB_URL"):
-        return env["DECNET_DB_URL"]
-    kind = var("DECNET_DB_TYPE", "sqlite").lower()
-    if kind not in ("sqlite", "mysql"):
-        # Falling back to SQLite would audit some other database in silence.
-        raise UsageError(f"DECNET_DB_TYPE={kind!r}: expected 'sqlite' or 'mysql'")
-    if kind == "mysql":
-        port = var("DECNET_DB_PORT", "3306")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise UsageError(f"DECNET_DB_PORT={port!r}: not a port number")
-        return URL.create(
-            "mysql+pymysql",
-            username=var("DECNET_DB_USER", "decnet"),
-            password=env.get("DECNET_DB_PASSWORD") or None,
-            host=var("DECNET_DB_HOST", "localhost"),
-            port=int(port),
-            database=var("DECNET_DB_NAME", "decnet"),
-        ).render_as_string(hide_password=False)
-    return "sqlite:///" + var("DECNET_DB_PATH", "decnet.db")
 
 
 def parse_url(url: str) -> URL:

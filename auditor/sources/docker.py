@@ -44,10 +44,10 @@ def read(base_url: str | None, snapshot: Path | None = None
     return containers, SourceStatus(DOCKER, True, where, f"{len(containers)} containers")
 
 
-def prepare(base_url: str | None) -> None:
+def prepare(base_url: str | None) -> bool:
     """Import what reading the engine at ``base_url`` needs now rather than at
-    first use (on the reading thread)."""
-    engine_api.prepare(base_url)
+    first use (on the reading thread). True: the read imports nothing more."""
+    return engine_api.prepare(base_url)
 
 
 def read_engine(base_url: str | None) -> list[Container]:

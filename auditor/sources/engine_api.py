@@ -78,13 +78,18 @@ def connect(base_url: str | None, env: Mapping[str, str] | None = None):
     return _Local(path) if path is not None else _Sdk(base_url)
 
 
-def prepare(base_url: str | None) -> None:
+def prepare(base_url: str | None) -> bool:
     """Import now what `connect` will use: two threads importing at once may
-    see each other's modules half-built."""
+    see each other's modules half-built. True when that is all a read on a
+    connection imports (the standard library's); the SDK may import more."""
     if local_socket(base_url, os.environ) is not None:
         import http.client  # noqa: F401
-    else:
-        import docker  # noqa: F401
+        import socket  # noqa: F401
+
+        return True
+    import docker  # noqa: F401
+
+    return False
 
 
 class _Local:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..decnet import HOST_UUID_ENV, LOCAL_HOST
 from . import statefile
-from .database import resolve_db_url
+from .dburl import resolve_db_url
 from .install import DecnetInstall, find_install
 from .settings import Settings, read_settings
 

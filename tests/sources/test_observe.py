@@ -3,6 +3,9 @@ reading only what the fix can have changed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from decnet_audit.engine import Sources, observe
 from decnet_audit.model import DB, DOCKER, STATE
 from kit.fleet import decky_config, write_state
@@ -38,3 +41,35 @@ def test_a_re_observation_reads_only_what_it_is_asked(tmp_path, sqlite_db):
     # Without `previous`, `only` does not apply: everything is read.
     fresh = observe(src, only=(DB,))
     assert not fresh.sources[STATE].ok and not fresh.sources[DOCKER].ok
+
+
+# What a read-only audit has imported when it starts reading: the engine is
+# asked first, and SQLAlchemy (~0.1 s of CPU) is imported while it answers.
+OBSERVE_FIRST = """
+import sys
+from decnet_audit import cli, engine
+
+seen = []
+real = engine.observe
+def observe(*args, **kw):
+    seen.append(sorted(m for m in ("sqlalchemy", "docker", "decnet_audit.fix.apply",
+                                   "decnet_audit.fix.lock", "decnet_audit.fix.plan")
+                       if m in sys.modules))
+    return real(*args, **kw)
+engine.observe = observe
+rc = cli.main(sys.argv[1:])
+print(rc, seen, "sqlalchemy" in sys.modules)
+"""
+
+
+def test_a_read_only_audit_imports_sqlalchemy_once_the_engine_is_asked(tmp_path, sqlite_db):
+    state = write_state(tmp_path / "s.json", [decky_config("a")])
+    snapshot = tmp_path / "ps.jsonl"
+    snapshot.write_text("")
+    sqlite_db.insert("local", "a")
+    args = ["--state", str(state), "--db", sqlite_db.url, "--docker-snapshot", str(snapshot),
+            "-q", "--select", "json-only,db-only"]
+    out = subprocess.run([sys.executable, "-c", OBSERVE_FIRST, *args], capture_output=True,
+                         text=True, cwd=tmp_path, check=True).stdout
+    # No drift; nothing heavy before observe(); SQLAlchemy once it read the database.
+    assert out.splitlines()[-1] == "0 [[]] True"
