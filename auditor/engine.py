@@ -34,6 +34,7 @@ from .sources import docker as dockerengine
 from .sources import statefile
 from .sources.locate import locate
 from .sources.role import resolve_role
+from .sources.tables import Tables
 
 
 @dataclass
@@ -87,7 +88,7 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
     statuses: dict[str, SourceStatus] = dict(previous.sources) if previous else {}
     deckies = previous.deckies if previous else None
     compose_path = previous.compose_path if previous else None
-    tables = None if previous is None else _tables(
+    tables = None if previous is None else Tables(
         previous.rows, previous.enrolled_hosts, previous.swarm_hosts, previous.shards,
         previous.deployment)
     containers = previous.containers if previous else None
@@ -107,14 +108,14 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
         state, statuses[STATE] = statefile.read(src.state_path)
         deckies, compose_path = state or (None, None)
     if DB in only:
-        from .sources import database
-
         if src.role == WORKER and not src.db_url:
             # A swarm worker keeps no database: its rows are an empty record
             # and it has no db source at all (unless --db names one: a worker
             # that runs `decnet reconcile` keeps rows of its own).
-            tables = _tables([], None, None, None)
+            tables = Tables([], None, None, None)
         else:
+            from .sources import database
+
             tables, statuses[DB] = database.read(src.db_url)
     if docker is not None:
         containers, statuses[DOCKER] = docker.result()
@@ -142,12 +143,6 @@ def observe(src: Sources, *, only: Iterable[str] = SOURCES,
     if inspect_dead and src.docker_snapshot is None and DOCKER in only:
         fleet = _with_finish_times(fleet, src)
     return fleet
-
-
-def _tables(*args):
-    from .sources.database import Tables
-
-    return Tables(*args)
 
 
 def _with_finish_times(fleet: Fleet, src: Sources) -> Fleet:

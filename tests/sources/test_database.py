@@ -192,3 +192,19 @@ def test_wrong_password_error_does_not_carry_it(mariadb_db):
         read_fleet_table(url.render_as_string(hide_password=False))
     assert "Access denied" in str(err.value)
     assert "Wr0ng-Pa55word" not in str(err.value)
+
+
+# -- TLS to MariaDB ------------------------------------------------------------------------
+
+
+def test_the_shared_tls_context_is_pymysqls_default_without_the_ca_store():
+    from pymysql.connections import Connection
+
+    from decnet_audit.sources.database import _unverified_tls_context
+
+    theirs, ours = Connection._create_ssl_ctx(None, {}), _unverified_tls_context()
+    for attr in ("protocol", "verify_mode", "check_hostname", "options", "verify_flags",
+                 "minimum_version", "maximum_version"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert [c["name"] for c in ours.get_ciphers()] == [c["name"] for c in theirs.get_ciphers()]
+    assert ours.get_ca_certs() == []  # the only difference: nothing loaded that is never read
