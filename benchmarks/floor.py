@@ -1,8 +1,9 @@
 """The least any auditor must do, as a process to time against ``decnet-audit``.
 
-Same interpreter, same libraries (json, SQLAlchemy with the same driver, the
-docker SDK): load the state file, run one SELECT over ``fleet_deckies``, list
-the containers once. Nothing is compared and nothing is reported.
+Same interpreter, same libraries (json, SQLAlchemy with the same driver;
+http.client on a unix socket, else the docker SDK, as decnet-audit reads an
+engine): load the state file, run one SELECT over ``fleet_deckies``, list the
+containers once. Nothing is compared and nothing is reported.
 
 ``--listing raw`` makes one ``GET /containers/json?all=1`` (the floor);
 ``--listing sdk`` uses ``DockerClient.containers.list(all=True)``, which
@@ -16,9 +17,33 @@ import argparse
 import json
 import sys
 
-import docker
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
+
+
+def raw_listing(base_url: str) -> list:
+    if base_url.startswith("unix:///"):
+        import http.client
+        import socket
+
+        class Unix(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(self.timeout)
+                self.sock.connect(base_url.removeprefix("unix://"))
+
+        conn = Unix("localhost", timeout=60)
+        conn.request("GET", "/containers/json?all=1")
+        body = conn.getresponse().read()
+        conn.close()
+        return json.loads(body)
+    import docker
+
+    api = docker.APIClient(base_url=base_url, timeout=60)
+    try:
+        return api.containers(all=True)
+    finally:
+        api.close()
 
 COLUMNS = ("host_uuid, name, services, decky_config, decky_ip, state, last_error, "
            "compose_hash, last_seen, updated_at")
@@ -41,10 +66,10 @@ def main(argv: list[str]) -> int:
     engine.dispose()
 
     if args.listing == "raw":
-        api = docker.APIClient(base_url=args.docker_host, timeout=60)
-        containers = api.containers(all=True)
-        api.close()
+        containers = raw_listing(args.docker_host)
     else:
+        import docker
+
         client = docker.DockerClient(base_url=args.docker_host, timeout=60)
         # Containers other people remove meanwhile must not abort the run.
         containers = client.containers.list(all=True, ignore_removed=True)
