@@ -100,4 +100,5 @@ def test_the_graph_sees_imports():
     # The check above proves nothing if the graph is empty.
     assert "decnet_audit.model" in imports_of("decnet_audit.engine")
     assert "decnet_audit.fix.sql" in imports_of("decnet_audit.fix.apply")
-    assert "decnet_audit.sources.database" in imports_of("decnet_audit.engine")
+    assert "decnet_audit.sources.statefile" in imports_of("decnet_audit.engine")
+    assert "decnet_audit.sources.database" in imports_of("decnet_audit.fix.sql")
