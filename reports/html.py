@@ -14,8 +14,6 @@ table's rows become cards, so no column is squeezed narrower than a word.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 
 from decnet_audit import __version__
@@ -113,6 +111,11 @@ class RuleView:
 
 
 def _csp_hash(text: str) -> str:
+    # Imported here: every run loads this module for --help's option list,
+    # only an --html run hashes (OpenSSL's hashlib costs ~4 ms to import).
+    import base64
+    import hashlib
+
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 

@@ -47,3 +47,17 @@ def test_version_is_quick(tmp_path):
         assert p.stdout == f"decnet-audit {__version__}\n"
     # Generous against a loaded CI machine (0.05 s alone); the import test is the real one.
     assert sorted(times)[2] < 1.0, times
+
+
+def test_only_the_console_script_leaves_its_objects_to_the_exit(tmp_path):
+    """The console script (``main()``, about to exit) freezes what the run
+    made rather than have one last collection scan it all; an in-process
+    caller (``main(argv)``) gets the collector back with everything collectable."""
+    probe = ("import gc, sys\nfrom decnet_audit.cli import main\n"
+             "sys.argv = ['decnet-audit', '--list-rules']\nmain()\n"
+             "script = gc.get_freeze_count()\ngc.unfreeze()\nmain(['--list-rules'])\n"
+             "print('PROBE', script > 0, gc.get_freeze_count(), gc.isenabled())\n")
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == "PROBE True 0 True"
