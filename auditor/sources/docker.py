@@ -26,8 +26,16 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"  # the docker SDK's own default on 
 
 def address(base_url: str | None, env: Mapping[str, str]) -> str:
     """The engine a run really tries: --docker-host, else DOCKER_HOST as the
-    SDK reads it, else the SDK's default socket."""
-    return base_url or env.get("DOCKER_HOST") or DEFAULT_HOST
+    SDK reads it, else the Docker CLI context the SDK follows, else its
+    default socket."""
+    if base_url or env.get("DOCKER_HOST"):
+        return base_url or env["DOCKER_HOST"]
+    context = engine_api.cli_context(env)
+    if context == "default":
+        return DEFAULT_HOST
+    host = engine_api.context_host(env, context)
+    return f"{host} (Docker CLI context {context!r})" if host else \
+        f"{DEFAULT_HOST} (Docker CLI context {context!r} not found: the SDK's default)"
 
 
 def read(base_url: str | None, snapshot: Path | None = None

@@ -44,32 +44,57 @@ def local_socket(base_url: str | None, env: Mapping[str, str]) -> str | None:
             return None
         url = env.get("DOCKER_HOST")
         if not url:
-            return DEFAULT_SOCKET if _default_context(env) else None
+            return DEFAULT_SOCKET if cli_context(env) == "default" else None
     if url == "unix://":
         return DEFAULT_SOCKET
     m = _UNIX.fullmatch(url)
     return m[1] if m else None
 
 
-def _default_context(env: Mapping[str, str]) -> bool:
-    """Whether the SDK, with no DOCKER_HOST, falls back to the built-in
-    ``default`` context (the local socket) rather than a Docker CLI context:
-    DOCKER_CONTEXT, else ``currentContext`` in the CLI's config file."""
+def cli_context(env: Mapping[str, str]) -> str:
+    """The Docker CLI context the SDK follows when there is no DOCKER_HOST:
+    DOCKER_CONTEXT, else ``currentContext`` in the CLI's config file, else
+    the built-in ``default`` (the local socket)."""
     name = env.get("DOCKER_CONTEXT")
     if name:
-        return name == "default"
+        return name
+    path = _config_file(env)
+    if path is None:
+        return "default"
+    try:  # the SDK reads any unreadable file as "default"
+        with open(path) as f:
+            name = json.load(f).get("currentContext", "default")
+    except Exception:  # noqa: BLE001 - as the SDK does
+        return "default"
+    return name if isinstance(name, str) and name else "default"
+
+
+def context_host(env: Mapping[str, str], name: str) -> str | None:
+    """The engine address of CLI context ``name``, from its ``meta.json`` where
+    the SDK looks for it; None when there is none (the SDK then falls back to
+    its default socket)."""
+    import hashlib
+
+    meta = os.path.join(os.path.dirname(_config_file(env) or ""), "contexts", "meta",
+                        hashlib.sha256(name.encode("utf-8")).hexdigest(), "meta.json")
+    try:
+        with open(meta) as f:
+            host = json.load(f)["Endpoints"]["docker"]["Host"]
+    except Exception:  # noqa: BLE001 - no such context, or not one the SDK could use
+        return None
+    return host if isinstance(host, str) and host else None
+
+
+def _config_file(env: Mapping[str, str]) -> str | None:
+    """The Docker CLI's config file, found as the SDK finds it."""
     home = os.path.expanduser("~")
     for path in (os.path.join(env["DOCKER_CONFIG"], "config.json")
                  if env.get("DOCKER_CONFIG") else None,
                  os.path.join(home, ".docker", "config.json"),
                  os.path.join(home, ".dockercfg")):
         if path and os.path.exists(path):
-            try:  # the SDK reads any unreadable file as "default"
-                with open(path) as f:
-                    return json.load(f).get("currentContext", "default") == "default"
-            except Exception:  # noqa: BLE001 - as the SDK does
-                return True
-    return True
+            return path
+    return None
 
 
 def connect(base_url: str | None, env: Mapping[str, str] | None = None):

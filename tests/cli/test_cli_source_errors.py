@@ -5,6 +5,7 @@ nest of exceptions; and a missing state file is not shown as ``ok``."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -54,6 +55,39 @@ def test_the_docker_line_names_the_address_really_tried(tmp_path, env, tried):
     docker = json.loads(out.read_text())["sources"]["docker"]
     assert docker["where"] == tried
     assert "DOCKER_HOST (environment)" not in run.out + run.err
+
+
+def docker_cli_home(home, current: str, contexts: dict[str, str]):
+    """A HOME whose Docker CLI config selects ``current``, with the contexts
+    given (name -> engine address) where the CLI keeps them."""
+    cfg = home / ".docker"
+    (cfg / "contexts" / "meta").mkdir(parents=True)
+    (cfg / "config.json").write_text(json.dumps({"currentContext": current}))
+    for name, host in contexts.items():
+        meta = cfg / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+        meta.mkdir()
+        (meta / "meta.json").write_text(json.dumps({
+            "Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host}}}))
+    return {**NO_DOCKER_ENV, "HOME": str(home), "DOCKER_CONFIG": "", "DOCKER_CONTEXT": "",
+            "DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": ""}
+
+
+@pytest.mark.parametrize("current, tried, why", [
+    ("remote", "tcp://127.0.0.1:9 (Docker CLI context 'remote')", "connection refused"),
+    ("gone", "unix:///var/run/docker.sock (Docker CLI context 'gone' not found: the SDK's "
+             "default)", None),
+])
+def test_the_docker_line_names_the_cli_context_the_sdk_follows(tmp_path, current, tried, why):
+    # No DOCKER_HOST: the docker SDK follows the CLI's current context, as
+    # `docker` itself does, and falls back to its default socket for one
+    # that does not exist.
+    env = docker_cli_home(tmp_path / "home", current, {"remote": "tcp://127.0.0.1:9"})
+    out = tmp_path / "r.json"
+    run = run_cli("-q", "--select", "docker-mismatch", cwd=tmp_path, env=env, json_path=out)
+    assert json.loads(out.read_text())["sources"]["docker"]["where"] == tried
+    if why:  # the SDK really tried the context's engine (nothing listens on port 9)
+        assert (f"decnet-audit: docker not read ({tried}): cannot reach the Docker engine: "
+                f"{why} (is the Docker daemon running?)") in run.err.splitlines(), run.err
 
 
 def test_a_refused_tcp_engine_is_said_in_words(tmp_path):
