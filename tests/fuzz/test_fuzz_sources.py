@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,18 @@ def audit(base, *, state=None, snap=None, db=None, extra=()):
     return run
 
 
+@contextmanager
+def written(base, text: str):
+    """``text`` in a file of its own beside the fleet, for one run."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=base["dir"], delete=False,
+                                     encoding="utf-8", errors="surrogateescape") as fh:
+        fh.write(text)
+    try:
+        yield fh.name
+    finally:
+        Path(fh.name).unlink()
+
+
 def state_texts():
     valid = json.dumps(state_doc(), indent=1)
     return st.one_of(
@@ -65,13 +78,8 @@ def state_texts():
 @fuzz_settings()
 @given(text=state_texts())
 def test_fuzz_state_file(base, text):
-    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=base["dir"], delete=False,
-                                     encoding="utf-8", errors="surrogateescape") as fh:
-        fh.write(text)
-    try:
-        clean_exit(audit(base, state=fh.name), AUDIT)
-    finally:
-        Path(fh.name).unlink()
+    with written(base, text) as state:
+        clean_exit(audit(base, state=state), AUDIT)
 
 
 # Python's json reads NaN, Infinity and 1e999 (DECNET's loader too); DECNET
@@ -100,15 +108,10 @@ def entry_edits(draw) -> str:
 def test_fuzz_state_entries_plan_their_fixes(base, text):
     """--diff plans every fix (json-only inserts each decky's row as DECNET
     would write it): no value a state file can hold makes a fix crash."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=base["dir"], delete=False,
-                                     encoding="utf-8") as fh:
-        fh.write(text)
-    try:
-        run = audit(base, state=fh.name, extra=("--diff",))
-        clean_exit(run, AUDIT)
-        assert "crashed" not in run.out + run.err, run.out[-2000:]
-    finally:
-        Path(fh.name).unlink()
+    with written(base, text) as state:
+        run = audit(base, state=state, extra=("--diff",))
+    clean_exit(run, AUDIT)
+    assert "crashed" not in run.out + run.err, run.out[-2000:]
 
 
 ps_line = st.fixed_dictionaries({"Names": st.one_of(texts, json_values)}, optional={
@@ -136,13 +139,8 @@ def snapshot_texts():
 @fuzz_settings()
 @given(text=snapshot_texts())
 def test_fuzz_docker_snapshot(base, text):
-    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=base["dir"], delete=False,
-                                     encoding="utf-8", errors="surrogateescape") as fh:
-        fh.write(text)
-    try:
-        clean_exit(audit(base, snap=fh.name), AUDIT)
-    finally:
-        Path(fh.name).unlink()
+    with written(base, text) as snap:
+        clean_exit(audit(base, snap=snap), AUDIT)
 
 
 # Whatever SQLite stores in a column: text (odd or JSON), numbers, BLOBs, NULL.
