@@ -110,3 +110,7 @@ def test_an_older_state_file_is_read_as_decnet_reads_it(world):
     assert set(ours) == set(decnets)
     for name, row in ours.items():
         same_but_the_moment(row, decnets[name], world.backend)
+    # Final: DECNET's next tick changes nothing, and the host audits clean again.
+    assert world.reconcile()["counts"] == {"inserted": 0, "deleted": 0, "state_updated": 0}
+    again = world.audit()
+    assert again.rc == 0, again.out + again.err
